@@ -1,0 +1,189 @@
+"""JSON Schemas of the documented output shapes, generated from botocore's service model.
+
+`moto-snowdevice-schemas DIR` writes one schema per operation (`<Operation>.json`) and one for the
+error body (`error.json`); `--check` fails when the files in DIR differ from what the model says.
+`validate_responses(DIR)` makes the response layer check every response it sends against them.
+"""
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+
+from ._shapes import SERVICE_MODEL
+
+DRAFT = "https://json-schema.org/draft/2020-12/schema"
+ERROR_SCHEMA = "error"
+
+
+def _shape_schema(shape: Any, definitions: dict[str, Any]) -> dict[str, Any]:
+    """A `$ref` to the shape's definition, adding the definition (and those it uses) on first sight."""
+    if shape.name not in definitions:
+        definitions[shape.name] = {}  # placeholder: a recursive shape refers to itself
+        definitions[shape.name] = _definition(shape, definitions)
+    return {"$ref": f"#/$defs/{shape.name}"}
+
+
+def _definition(shape: Any, definitions: dict[str, Any]) -> dict[str, Any]:
+    meta = shape.metadata
+    kind = shape.type_name
+    if kind == "structure":
+        schema: dict[str, Any] = {
+            "type": "object",
+            "properties": {
+                name: _shape_schema(member, definitions)
+                for name, member in shape.members.items()
+            },
+            "additionalProperties": False,
+        }
+        if shape.required_members:
+            schema["required"] = list(shape.required_members)
+        if shape.is_tagged_union:
+            schema["minProperties"] = schema["maxProperties"] = 1
+        return schema
+    if kind == "string":
+        schema = {"type": "string"}
+        if shape.enum:
+            schema["enum"] = list(shape.enum)
+        if "pattern" in meta:
+            # AWS applies a model pattern to the whole value
+            schema["pattern"] = f"^(?:{meta['pattern']})$"
+        _bounds(schema, meta, "minLength", "maxLength")
+        return schema
+    if kind in ("integer", "long"):
+        schema = {"type": "integer"}
+        _bounds(schema, meta, "minimum", "maximum")
+        return schema
+    if kind in ("float", "double"):
+        schema = {"type": "number"}
+        _bounds(schema, meta, "minimum", "maximum")
+        return schema
+    if kind == "boolean":
+        return {"type": "boolean"}
+    if kind == "timestamp":
+        # rest-json sends timestamps as epoch seconds
+        return {"type": "number"}
+    if kind == "list":
+        schema = {"type": "array", "items": _shape_schema(shape.member, definitions)}
+        _bounds(schema, meta, "minItems", "maxItems")
+        return schema
+    if kind == "map":
+        schema = {
+            "type": "object",
+            "propertyNames": _shape_schema(shape.key, definitions),
+            "additionalProperties": _shape_schema(shape.value, definitions),
+        }
+        _bounds(schema, meta, "minProperties", "maxProperties")
+        return schema
+    raise ValueError(f"No JSON Schema mapping for shape type {kind}")
+
+
+def _bounds(schema: dict[str, Any], meta: dict[str, Any], low: str, high: str) -> None:
+    if "min" in meta:
+        schema[low] = meta["min"]
+    if "max" in meta:
+        schema[high] = meta["max"]
+
+
+def output_schema(operation_name: str) -> dict[str, Any]:
+    operation = SERVICE_MODEL.operation_model(operation_name)
+    definitions: dict[str, Any] = {}
+    schema: dict[str, Any] = {"$schema": DRAFT, "title": f"{operation_name} output"}
+    if operation.output_shape is None:
+        # Operations without an output answer an empty JSON object
+        schema.update({"type": "object", "properties": {}, "additionalProperties": False})
+    else:
+        schema.update(_shape_schema(operation.output_shape, definitions))
+    schema["$defs"] = definitions
+    return schema
+
+
+def error_schema() -> dict[str, Any]:
+    """The body every documented error shares: a required `message` and nothing else."""
+    members: dict[str, Any] = {}
+    required: set[str] = set()
+    for shape in SERVICE_MODEL.error_shapes:
+        for name in shape.members:
+            members[name] = {"type": "string"}
+        required.update(shape.required_members)
+    return {
+        "$schema": DRAFT,
+        "title": "error body",
+        "type": "object",
+        "properties": members,
+        "required": sorted(required),
+        "additionalProperties": False,
+    }
+
+
+def generate() -> dict[str, dict[str, Any]]:
+    """Every schema by its name: the operations' outputs and the error body."""
+    schemas = {name: output_schema(name) for name in SERVICE_MODEL.operation_names}
+    schemas[ERROR_SCHEMA] = error_schema()
+    return schemas
+
+
+def _render(schema: dict[str, Any]) -> str:
+    return json.dumps(schema, indent=2, sort_keys=True) + "\n"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="moto-snowdevice-schemas",
+        description="Write (or --check) the JSON Schemas of the service's output shapes.",
+    )
+    parser.add_argument("directory", nargs="?", default="schemas")
+    parser.add_argument("--check", action="store_true", help="only compare; exit 1 on drift")
+    args = parser.parse_args(argv)
+    directory = Path(args.directory)
+    drifted = []
+    for name, schema in generate().items():
+        path = directory / f"{name}.json"
+        text = _render(schema)
+        if args.check:
+            if not path.exists() or path.read_text() != text:
+                drifted.append(str(path))
+        else:
+            directory.mkdir(parents=True, exist_ok=True)
+            path.write_text(text)
+    if drifted:
+        print("out of date with the service model: " + ", ".join(drifted), file=sys.stderr)
+        return 1
+    return 0
+
+
+_validators: dict[str, Any] | None = None
+
+
+class ResponseMismatch(AssertionError):
+    """A response that does not match its documented shape."""
+
+
+def validate_responses(directory: str | Path | None) -> None:
+    """Check every response against the schemas in `directory` from now on; None turns checking off."""
+    global _validators
+    if directory is None:
+        _validators = None
+        return
+    validators = {}
+    for path in Path(directory).glob("*.json"):
+        schema = json.loads(path.read_text())
+        validators[path.stem] = jsonschema.Draft202012Validator(schema)
+    _validators = validators
+
+
+def check_response(operation: str | None, status: int, body: Any) -> None:
+    validators = _validators
+    if validators is None:
+        return
+    name = operation if status == 200 and operation else ERROR_SCHEMA
+    errors = sorted(validators[name].iter_errors(body), key=str)
+    if errors:
+        raise ResponseMismatch(f"{name} response does not match its schema: {errors[0].message}")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

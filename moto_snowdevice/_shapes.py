@@ -1,0 +1,311 @@
+"""The service's rules, read once from botocore's service model.
+
+Every constraint the mock enforces on input (required members, lengths, patterns, enums, ranges, list
+sizes, unions) and every route it serves is compiled here at import, so a request only runs the
+compiled checks for its own operation.
+"""
+
+import json
+import re
+from collections.abc import Callable
+from typing import Any
+from urllib.parse import parse_qsl, unquote
+
+import botocore.session
+from botocore.model import OperationModel, Shape
+
+SERVICE_NAME = "snow-device-management"
+SERVICE_MODEL = botocore.session.get_session().get_service_model(SERVICE_NAME)
+
+# HTTP status of each documented error, e.g. {"ValidationException": 400, ...}
+ERROR_STATUS: dict[str, int] = {
+    shape.name: shape.metadata["error"]["httpStatusCode"]
+    for shape in SERVICE_MODEL.error_shapes
+}
+
+
+class InvalidInput(Exception):
+    """A request that breaks a rule of the service model; the message names the field."""
+
+
+Check = Callable[[Any, str], None]
+
+
+def _describe(value: Any) -> str:
+    text = json.dumps(value) if not isinstance(value, str) else value
+    return text if len(text) <= 64 else text[:61] + "..."
+
+
+def _fail(value: Any, field: str, constraint: str) -> None:
+    raise InvalidInput(
+        f"1 validation error detected: Value '{_describe(value)}' at '{field}' "
+        f"failed to satisfy constraint: Member must {constraint}"
+    )
+
+
+def _length_check(shape: Shape, noun: str) -> Check | None:
+    low = shape.metadata.get("min")
+    high = shape.metadata.get("max")
+    if low is None and high is None:
+        return None
+
+    def check(value: Any, field: str) -> None:
+        if low is not None and len(value) < low:
+            _fail(value, field, f"have {noun} greater than or equal to {low}")
+        if high is not None and len(value) > high:
+            _fail(value, field, f"have {noun} less than or equal to {high}")
+
+    return check
+
+
+def _string_check(shape: Shape) -> Check:
+    length = _length_check(shape, "length")
+    enum = frozenset(shape.enum) if shape.enum else None
+    pattern_text = shape.metadata.get("pattern")
+    # AWS applies the model's patterns to the whole value
+    pattern = re.compile(pattern_text) if pattern_text else None
+
+    def check(value: Any, field: str) -> None:
+        if not isinstance(value, str):
+            _fail(value, field, "be a string")
+        if length is not None:
+            length(value, field)
+        if enum is not None and value not in enum:
+            _fail(value, field, f"satisfy enum value set: [{', '.join(shape.enum)}]")
+        if pattern is not None and not pattern.fullmatch(value):
+            _fail(value, field, f"satisfy regular expression pattern: {pattern_text}")
+
+    return check
+
+
+def _number_check(shape: Shape) -> Check:
+    low = shape.metadata.get("min")
+    high = shape.metadata.get("max")
+
+    def check(value: Any, field: str) -> None:
+        if not isinstance(value, int) or isinstance(value, bool):
+            _fail(value, field, "be an integer")
+        if low is not None and value < low:
+            _fail(value, field, f"have value greater than or equal to {low}")
+        if high is not None and value > high:
+            _fail(value, field, f"have value less than or equal to {high}")
+
+    return check
+
+
+def _list_check(shape: Any) -> Check:
+    length = _length_check(shape, "length")
+    member = compile_check(shape.member)
+
+    def check(value: Any, field: str) -> None:
+        if not isinstance(value, list):
+            _fail(value, field, "be a list")
+        if length is not None:
+            length(value, field)
+        for index, item in enumerate(value):
+            member(item, f"{field}.{index + 1}.member")
+
+    return check
+
+
+def _map_check(shape: Any) -> Check:
+    length = _length_check(shape, "number of entries")
+    key = compile_check(shape.key)
+    item = compile_check(shape.value)
+
+    def check(value: Any, field: str) -> None:
+        if not isinstance(value, dict):
+            _fail(value, field, "be a map")
+        if length is not None:
+            length(value, field)
+        for name, entry in value.items():
+            key(name, f"{field}.key")
+            item(entry, f"{field}.{name}")
+
+    return check
+
+
+def _structure_check(shape: Any) -> Check:
+    members = {name: compile_check(member) for name, member in shape.members.items()}
+    required = tuple(shape.required_members)
+    is_union = shape.is_tagged_union
+
+    def check(value: Any, field: str) -> None:
+        if not isinstance(value, dict):
+            _fail(value, field, "be a structure")
+        for name in required:
+            if value.get(name) is None:
+                _fail(None, _join(field, name), "not be null")
+        set_members = 0
+        for name, member_value in value.items():
+            if member_value is None:
+                continue
+            member_check = members.get(name)
+            if member_check is None:
+                # Unknown members are ignored, as AWS does
+                continue
+            set_members += 1
+            member_check(member_value, _join(field, name))
+        if is_union and set_members != 1:
+            _fail(
+                value,
+                field,
+                f"have exactly one of these members set: {', '.join(members)}",
+            )
+
+    return check
+
+
+def _join(field: str, name: str) -> str:
+    return f"{field}.{name}" if field else name
+
+
+def _boolean_check(value: Any, field: str) -> None:
+    if not isinstance(value, bool):
+        _fail(value, field, "be a boolean")
+
+
+def _timestamp_check(value: Any, field: str) -> None:
+    if not isinstance(value, (int, float, str)) or isinstance(value, bool):
+        _fail(value, field, "be a timestamp")
+
+
+_CHECK_BUILDERS: dict[str, Callable[[Any], Check]] = {
+    "string": _string_check,
+    "integer": _number_check,
+    "long": _number_check,
+    "list": _list_check,
+    "map": _map_check,
+    "structure": _structure_check,
+    "boolean": lambda shape: _boolean_check,
+    "timestamp": lambda shape: _timestamp_check,
+}
+
+
+def compile_check(shape: Shape) -> Check:
+    """A function that raises InvalidInput when a value breaks the shape's rules."""
+    return _CHECK_BUILDERS[shape.type_name](shape)
+
+
+class OperationRules:
+    """How one operation is routed, read and checked; built once per operation."""
+
+    def __init__(self, operation: OperationModel):
+        self.name = operation.name
+        self.method: str = operation.http["method"]
+        self.request_uri: str = operation.http["requestUri"]
+        self.path_regex = re.compile(_uri_to_regex(self.request_uri))
+        input_shape: Any = operation.input_shape
+        self.uri_members: dict[str, str] = {}
+        self.query_members: dict[str, tuple[str, str]] = {}
+        self.body_members: tuple[str, ...] = ()
+        body = []
+        for name, member in (input_shape.members.items() if input_shape else ()):
+            location = member.serialization.get("location")
+            location_name = member.serialization.get("name", name)
+            if location == "uri":
+                self.uri_members[location_name] = name
+            elif location == "querystring":
+                self.query_members[location_name] = (name, member.type_name)
+            else:
+                body.append(name)
+        self.body_members = tuple(body)
+        self.check = compile_check(input_shape) if input_shape else None
+
+    def parse(
+        self, path_match: "re.Match[str]", query: str, body: bytes | str | None
+    ) -> dict[str, Any]:
+        """The request's parameters by member name, checked against the model."""
+        params: dict[str, Any] = {}
+        if self.body_members and body:
+            try:
+                document = json.loads(body)
+            except (ValueError, UnicodeDecodeError) as error:
+                raise InvalidInput(f"The request body is not valid JSON: {error}") from None
+            if not isinstance(document, dict):
+                raise InvalidInput("The request body must be a JSON object")
+            for name in self.body_members:
+                if name in document:
+                    params[name] = document[name]
+        for location_name, value in path_match.groupdict().items():
+            try:
+                params[self.uri_members[location_name]] = unquote(value, errors="strict")
+            except UnicodeDecodeError:
+                _fail(value, location_name, "be percent-encoded UTF-8")
+        if query and self.query_members:
+            try:
+                pairs = parse_qsl(query, keep_blank_values=True, errors="strict")
+            except UnicodeDecodeError:
+                raise InvalidInput("The query string is not percent-encoded UTF-8") from None
+            for key, value in pairs:
+                target = self.query_members.get(key)
+                if target is None:
+                    continue
+                name, type_name = target
+                if type_name == "list":
+                    params.setdefault(name, []).append(value)
+                elif name not in params:
+                    params[name] = _from_query(value, type_name, name)
+        if self.check is not None:
+            self.check(params, "")
+        return params
+
+
+def _from_query(value: str, type_name: str, name: str) -> Any:
+    if type_name in ("integer", "long"):
+        try:
+            return int(value)
+        except ValueError:
+            _fail(value, name, "be an integer")
+    return value
+
+
+def _uri_to_regex(request_uri: str) -> str:
+    path = request_uri.split("?", 1)[0]
+    parts = []
+    for segment in path.split("/"):
+        if segment.startswith("{") and segment.endswith("}"):
+            label = segment[1:-1]
+            if label.endswith("+"):
+                parts.append(f"(?P<{label[:-1]}>.+)")
+            else:
+                parts.append(f"(?P<{label}>[^/]+)")
+        else:
+            parts.append(re.escape(segment))
+    return "^" + "/".join(parts) + "$"
+
+
+OPERATIONS: dict[str, OperationRules] = {
+    name: OperationRules(SERVICE_MODEL.operation_model(name))
+    for name in SERVICE_MODEL.operation_names
+}
+
+
+def _routes_by_method() -> dict[str, tuple[OperationRules, ...]]:
+    routes: dict[str, list[OperationRules]] = {}
+    for rules in OPERATIONS.values():
+        routes.setdefault(rules.method, []).append(rules)
+    # Longer literal paths first, so /task/{taskId}/cancel wins over /task/{taskId}
+    return {
+        method: tuple(sorted(found, key=lambda r: len(r.request_uri), reverse=True))
+        for method, found in routes.items()
+    }
+
+
+ROUTES = _routes_by_method()
+
+
+def find_operation(method: str, path: str) -> tuple[OperationRules, "re.Match[str]"] | None:
+    """The operation a method and raw (still percent-encoded) path ask for."""
+    for rules in ROUTES.get(method, ()):
+        match = rules.path_regex.match(path)
+        if match is not None:
+            return rules, match
+    return None
+
+
+def path_exists(path: str) -> bool:
+    """Whether any operation is served at this path, whatever the method."""
+    return any(
+        rules.path_regex.match(path) for found in ROUTES.values() for rules in found
+    )

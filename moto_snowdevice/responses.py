@@ -1,0 +1,163 @@
+"""Handles incoming snow-device-management requests, invokes the backend, returns rest-json responses."""
+
+import json
+from typing import Any
+from urllib.parse import urlsplit
+
+from moto.core.responses import BaseResponse
+from moto.core.utils import camelcase_to_underscores
+
+from . import _schemas
+from ._shapes import OPERATIONS, SERVICE_NAME, InvalidInput, find_operation, path_exists
+from .exceptions import SnowDeviceManagementError, ValidationException
+from .models import (
+    SnowDeviceManagementBackend,
+    Task,
+    snowdevicemanagement_backends,
+)
+
+_JSON = "application/json"
+
+
+def _error(code: str, status: int, message: str, operation: str | None) -> tuple[int, dict[str, str], str]:
+    body = {"message": message}
+    _schemas.check_response(operation, status, body)
+    return status, {"Content-Type": _JSON, "x-amzn-ErrorType": code}, json.dumps(body)
+
+
+class SnowDeviceManagementResponse(BaseResponse):
+    """One thin method per operation: read the parameters, call the backend, shape the result."""
+
+    def __init__(self) -> None:
+        super().__init__(service_name=SERVICE_NAME)
+        self.params: dict[str, Any] = {}
+
+    backend: SnowDeviceManagementBackend
+
+    @classmethod
+    def dispatch(cls, request: Any, full_url: str, headers: Any) -> tuple[int, dict[str, str], str]:  # type: ignore[override]
+        return cls()._serve(request, full_url)
+
+    def _serve(self, request: Any, full_url: str) -> tuple[int, dict[str, str], str]:
+        url = urlsplit(full_url)
+        path = _raw_path(request, url.path)
+        method = request.method
+        found = find_operation(method, path)
+        if found is None:
+            if path_exists(path):
+                return _error("UnknownOperationException", 405, f"Method {method} is not allowed on {path}", None)
+            return _error("UnknownOperationException", 404, f"No operation is served at {method} {path}", None)
+        rules, match = found
+        self.uri = full_url
+        self.method = method
+        self.headers = request.headers
+        self.querystring = {}
+        self.region = self.get_region_from_url(request, full_url)
+        self.current_account = self.get_current_account()
+        try:
+            self.backend = snowdevicemanagement_backends[self.current_account][self.region]
+        except KeyError:
+            # moto refuses regions it does not know unless MOTO_ALLOW_NONEXISTENT_REGION is set
+            return _error(ValidationException.code, 400, f"Unknown region: {self.region}", rules.name)
+        try:
+            self.params = rules.parse(match, url.query, _body(request))
+            with self.backend.lock:
+                result = getattr(self, _HANDLERS[rules.name])()
+        except InvalidInput as invalid:
+            return _error(ValidationException.code, 400, str(invalid), rules.name)
+        except SnowDeviceManagementError as error:
+            return _error(error.code, error.status, error.message, rules.name)
+        _schemas.check_response(rules.name, 200, result)
+        return 200, {"Content-Type": _JSON}, json.dumps(result)
+
+    # Tasks
+
+    def create_task(self) -> dict[str, Any]:
+        params = self.params
+        task = self.backend.create_task(
+            targets=params["targets"],
+            command=params["command"],
+            description=params.get("description"),
+            tags=params.get("tags"),
+            client_token=params.get("clientToken"),
+        )
+        return {"taskId": task.task_id, "taskArn": task.arn}
+
+    def cancel_task(self) -> dict[str, Any]:
+        task = self.backend.cancel_task(self.params["taskId"])
+        return {"taskId": task.task_id}
+
+    def describe_task(self) -> dict[str, Any]:
+        backend = self.backend
+        task = backend.get_task(self.params["taskId"])
+        return _present(
+            {
+                "taskId": task.task_id,
+                "taskArn": task.arn,
+                "targets": task.targets,
+                "state": task.state,
+                "createdAt": task.created_at,
+                "lastUpdatedAt": task.last_updated_at,
+                "completedAt": task.completed_at,
+                "description": task.description,
+                "tags": backend.tags_of(task.arn),
+            }
+        )
+
+    def list_tasks(self) -> dict[str, Any]:
+        params = self.params
+        backend = self.backend
+        tasks, next_token = backend.list_tasks(
+            state=params.get("state"),
+            max_results=params.get("maxResults"),
+            next_token=params.get("nextToken"),
+        )
+        return _present(
+            {"tasks": [_task_summary(backend, task) for task in tasks], "nextToken": next_token}
+        )
+
+    # Tags
+
+    def tag_resource(self) -> dict[str, Any]:
+        self.backend.tag_resource(self.params["resourceArn"], self.params["tags"])
+        return {}
+
+    def untag_resource(self) -> dict[str, Any]:
+        self.backend.untag_resource(self.params["resourceArn"], self.params["tagKeys"])
+        return {}
+
+    def list_tags_for_resource(self) -> dict[str, Any]:
+        return {"tags": self.backend.list_tags_for_resource(self.params["resourceArn"])}
+
+
+def _task_summary(backend: SnowDeviceManagementBackend, task: Task) -> dict[str, Any]:
+    return {
+        "taskId": task.task_id,
+        "taskArn": task.arn,
+        "state": task.state,
+        "tags": backend.tags_of(task.arn),
+    }
+
+
+def _present(result: dict[str, Any]) -> dict[str, Any]:
+    """The result without its absent (None) members, as AWS leaves them out."""
+    return {key: value for key, value in result.items() if value is not None}
+
+
+def _raw_path(request: Any, path: str) -> str:
+    # Behind a WSGI server the path arrives decoded; the raw URI keeps an ARN's %2F intact
+    environ = getattr(request, "environ", None)
+    if environ is not None:
+        raw = environ.get("RAW_URI") or environ.get("REQUEST_URI")
+        if raw:
+            return urlsplit(raw).path
+    return path
+
+
+def _body(request: Any) -> bytes | str | None:
+    if hasattr(request, "get_data"):
+        return request.get_data()
+    return request.body
+
+
+_HANDLERS = {name: camelcase_to_underscores(name) for name in OPERATIONS}
