@@ -18,7 +18,9 @@ def register() -> None:
             return
         import moto.backend_index as backend_index
 
-        from . import models, urls
+        import moto.moto_api._internal.urls as moto_api_urls
+
+        from . import _control, models, urls
 
         # moto.backends.get_backend("snowdevicemanagement") imports moto.snowdevicemanagement
         sys.modules.setdefault(f"moto.{BACKEND_NAME}", models)
@@ -26,4 +28,6 @@ def register() -> None:
         backend_index.backend_url_patterns.insert(
             0, (BACKEND_NAME, re.compile(urls.url_bases[0]))
         )
+        # Seeding and control endpoints beside moto's own /moto-api/ routes
+        moto_api_urls.url_paths.update(_control.ROUTES)
         _registered = True

@@ -8,7 +8,8 @@ compiled checks for its own operation.
 import json
 import re
 from collections.abc import Callable
-from typing import Any
+from datetime import datetime, timezone
+from typing import Any, NoReturn
 from urllib.parse import parse_qsl, unquote
 
 import botocore.session
@@ -28,22 +29,23 @@ class InvalidInput(Exception):
     """A request that breaks a rule of the service model; the message names the field."""
 
 
-Check = Callable[[Any, str], None]
+# A compiled rule: returns the value (timestamps turned into epoch seconds) or raises InvalidInput
+Check = Callable[[Any, str], Any]
 
 
 def _describe(value: Any) -> str:
-    text = json.dumps(value) if not isinstance(value, str) else value
+    text = value if isinstance(value, str) else json.dumps(value, default=str)
     return text if len(text) <= 64 else text[:61] + "..."
 
 
-def _fail(value: Any, field: str, constraint: str) -> None:
+def _fail(value: Any, field: str, constraint: str) -> NoReturn:
     raise InvalidInput(
         f"1 validation error detected: Value '{_describe(value)}' at '{field}' "
         f"failed to satisfy constraint: Member must {constraint}"
     )
 
 
-def _length_check(shape: Shape, noun: str) -> Check | None:
+def _length_check(shape: Shape, noun: str) -> Callable[[Any, str], None] | None:
     low = shape.metadata.get("min")
     high = shape.metadata.get("max")
     if low is None and high is None:
@@ -58,14 +60,14 @@ def _length_check(shape: Shape, noun: str) -> Check | None:
     return check
 
 
-def _string_check(shape: Shape) -> Check:
+def _string_check(shape: Shape, strict: bool) -> Check:
     length = _length_check(shape, "length")
     enum = frozenset(shape.enum) if shape.enum else None
     pattern_text = shape.metadata.get("pattern")
     # AWS applies the model's patterns to the whole value
     pattern = re.compile(pattern_text) if pattern_text else None
 
-    def check(value: Any, field: str) -> None:
+    def check(value: Any, field: str) -> Any:
         if not isinstance(value, str):
             _fail(value, field, "be a string")
         if length is not None:
@@ -74,84 +76,80 @@ def _string_check(shape: Shape) -> Check:
             _fail(value, field, f"satisfy enum value set: [{', '.join(shape.enum)}]")
         if pattern is not None and not pattern.fullmatch(value):
             _fail(value, field, f"satisfy regular expression pattern: {pattern_text}")
+        return value
 
     return check
 
 
-def _number_check(shape: Shape) -> Check:
+def _number_check(shape: Shape, strict: bool) -> Check:
     low = shape.metadata.get("min")
     high = shape.metadata.get("max")
 
-    def check(value: Any, field: str) -> None:
+    def check(value: Any, field: str) -> Any:
         if not isinstance(value, int) or isinstance(value, bool):
             _fail(value, field, "be an integer")
         if low is not None and value < low:
             _fail(value, field, f"have value greater than or equal to {low}")
         if high is not None and value > high:
             _fail(value, field, f"have value less than or equal to {high}")
+        return value
 
     return check
 
 
-def _list_check(shape: Any) -> Check:
+def _list_check(shape: Any, strict: bool) -> Check:
     length = _length_check(shape, "length")
-    member = compile_check(shape.member)
+    member = compile_check(shape.member, strict)
 
-    def check(value: Any, field: str) -> None:
+    def check(value: Any, field: str) -> Any:
         if not isinstance(value, list):
             _fail(value, field, "be a list")
         if length is not None:
             length(value, field)
-        for index, item in enumerate(value):
-            member(item, f"{field}.{index + 1}.member")
+        return [member(item, f"{field}.{index + 1}.member") for index, item in enumerate(value)]
 
     return check
 
 
-def _map_check(shape: Any) -> Check:
+def _map_check(shape: Any, strict: bool) -> Check:
     length = _length_check(shape, "number of entries")
-    key = compile_check(shape.key)
-    item = compile_check(shape.value)
+    key = compile_check(shape.key, strict)
+    item = compile_check(shape.value, strict)
 
-    def check(value: Any, field: str) -> None:
+    def check(value: Any, field: str) -> Any:
         if not isinstance(value, dict):
             _fail(value, field, "be a map")
         if length is not None:
             length(value, field)
-        for name, entry in value.items():
-            key(name, f"{field}.key")
-            item(entry, f"{field}.{name}")
+        return {key(name, f"{field}.key"): item(entry, f"{field}.{name}") for name, entry in value.items()}
 
     return check
 
 
-def _structure_check(shape: Any) -> Check:
-    members = {name: compile_check(member) for name, member in shape.members.items()}
+def _structure_check(shape: Any, strict: bool) -> Check:
+    members = {name: compile_check(member, strict) for name, member in shape.members.items()}
     required = tuple(shape.required_members)
     is_union = shape.is_tagged_union
 
-    def check(value: Any, field: str) -> None:
+    def check(value: Any, field: str) -> Any:
         if not isinstance(value, dict):
             _fail(value, field, "be a structure")
         for name in required:
             if value.get(name) is None:
                 _fail(None, _join(field, name), "not be null")
-        set_members = 0
+        checked = {}
         for name, member_value in value.items():
-            if member_value is None:
-                continue
             member_check = members.get(name)
             if member_check is None:
-                # Unknown members are ignored, as AWS does
+                if strict:
+                    _fail(member_value, _join(field, name), f"be one of the members: {', '.join(members)}")
+                # Unknown members of a request are ignored, as AWS does
                 continue
-            set_members += 1
-            member_check(member_value, _join(field, name))
-        if is_union and set_members != 1:
-            _fail(
-                value,
-                field,
-                f"have exactly one of these members set: {', '.join(members)}",
-            )
+            if member_value is not None:
+                checked[name] = member_check(member_value, _join(field, name))
+        if is_union and len(checked) != 1:
+            _fail(value, field, f"have exactly one of these members set: {', '.join(members)}")
+        return checked
 
     return check
 
@@ -160,31 +158,56 @@ def _join(field: str, name: str) -> str:
     return f"{field}.{name}" if field else name
 
 
-def _boolean_check(value: Any, field: str) -> None:
-    if not isinstance(value, bool):
-        _fail(value, field, "be a boolean")
+def _boolean_check(shape: Shape, strict: bool) -> Check:
+    def check(value: Any, field: str) -> Any:
+        if not isinstance(value, bool):
+            _fail(value, field, "be a boolean")
+        return value
+
+    return check
 
 
-def _timestamp_check(value: Any, field: str) -> None:
-    if not isinstance(value, (int, float, str)) or isinstance(value, bool):
-        _fail(value, field, "be a timestamp")
+def _timestamp_check(shape: Shape, strict: bool) -> Check:
+    def check(value: Any, field: str) -> Any:
+        return epoch_seconds(value, field)
+
+    return check
 
 
-_CHECK_BUILDERS: dict[str, Callable[[Any], Check]] = {
+def epoch_seconds(value: Any, field: str) -> float:
+    """A timestamp given as epoch seconds, a datetime or an ISO 8601 text, in epoch seconds."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return float(value)
+    if isinstance(value, str):
+        try:
+            value = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        except ValueError:
+            _fail(value, field, "be a timestamp (epoch seconds or ISO 8601)")
+    if isinstance(value, datetime):
+        if value.tzinfo is None:
+            value = value.replace(tzinfo=timezone.utc)
+        return value.timestamp()
+    _fail(value, field, "be a timestamp (epoch seconds or ISO 8601)")
+
+
+_CHECK_BUILDERS: dict[str, Callable[[Any, bool], Check]] = {
     "string": _string_check,
     "integer": _number_check,
     "long": _number_check,
     "list": _list_check,
     "map": _map_check,
     "structure": _structure_check,
-    "boolean": lambda shape: _boolean_check,
-    "timestamp": lambda shape: _timestamp_check,
+    "boolean": _boolean_check,
+    "timestamp": _timestamp_check,
 }
 
 
-def compile_check(shape: Shape) -> Check:
-    """A function that raises InvalidInput when a value breaks the shape's rules."""
-    return _CHECK_BUILDERS[shape.type_name](shape)
+def compile_check(shape: Shape, strict: bool = False) -> Check:
+    """A function that returns a value checked against the shape's rules, or raises InvalidInput.
+
+    `strict` refuses members the shape does not have (for documents we are given, not requests).
+    """
+    return _CHECK_BUILDERS[shape.type_name](shape, strict)
 
 
 class OperationRules:
@@ -247,7 +270,7 @@ class OperationRules:
                 elif name not in params:
                     params[name] = _from_query(value, type_name, name)
         if self.check is not None:
-            self.check(params, "")
+            return self.check(params, "")
         return params
 
 

@@ -5,26 +5,50 @@ import json
 import re
 import time
 import zlib
+from collections import deque
 from collections.abc import Callable, Iterable
 from threading import RLock
 from typing import Any
 
 from moto.core.base_backend import BackendDict, BaseBackend
 from moto.core.common_models import BaseModel
+from moto.core.model_instances import model_data
+from moto.moto_api import state_manager
 from moto.moto_api._internal import mock_random
+from moto.moto_api._internal.managed_state_model import ManagedState
 from moto.utilities.tagging_service import TaggingService
 
-from ._shapes import SERVICE_NAME
+from ._shapes import SERVICE_MODEL, SERVICE_NAME, InvalidInput, compile_check
 from .exceptions import ResourceNotFoundException, ValidationException
 
-# Task states (TaskState) and execution states (ExecutionState) of the service model
+# TaskState and ExecutionState of the service model
 TASK_IN_PROGRESS, TASK_CANCELED, TASK_COMPLETED = "IN_PROGRESS", "CANCELED", "COMPLETED"
 QUEUED, IN_PROGRESS, CANCELED = "QUEUED", "IN_PROGRESS", "CANCELED"
-FINAL_EXECUTION_STATES = frozenset({"CANCELED", "FAILED", "SUCCEEDED", "REJECTED", "TIMED_OUT"})
+SUCCEEDED, FAILED, REJECTED, TIMED_OUT = "SUCCEEDED", "FAILED", "REJECTED", "TIMED_OUT"
+FINAL_EXECUTION_STATES = frozenset({CANCELED, FAILED, SUCCEEDED, REJECTED, TIMED_OUT})
+# Where an explicit command may move an execution; a device runs the work in IN_PROGRESS
+EXECUTION_TRANSITIONS = {
+    QUEUED: frozenset({IN_PROGRESS, SUCCEEDED, FAILED, TIMED_OUT, REJECTED, CANCELED}),
+    IN_PROGRESS: frozenset({SUCCEEDED, FAILED, TIMED_OUT}),
+}
+RUNS_ON_DEVICE = frozenset({IN_PROGRESS, SUCCEEDED, FAILED})
+
+EXECUTION_MODEL = "snow-device-management::execution"
+# Executions stay QUEUED until something advances them: by default each DescribeExecution advances one step
+state_manager.register_default_transition(
+    EXECUTION_MODEL, transition={"progression": "manual", "times": 1}
+)
+
+EC2_INSTANCE = "AWS::EC2::Instance"
 
 _ARN = re.compile(
     r"arn:(?P<partition>[^:]+):(?P<service>[^:]+):(?P<region>[^:]*):(?P<account>[^:]*):"
     r"(?P<kind>task|managed-device)/(?P<id>[^/]+)"
+)
+
+_check_device = compile_check(SERVICE_MODEL.shape_for("DescribeDeviceOutput"), strict=True)
+_check_instances = compile_check(
+    SERVICE_MODEL.shape_for("InstanceSummaryList").member.members["instance"], strict=True
 )
 
 
@@ -32,70 +56,236 @@ def _new_id(prefix: str) -> str:
     return prefix + mock_random.get_random_string(length=16, lower_case=True)
 
 
+def _hex(length: int) -> str:
+    return mock_random.get_random_hex(length)
+
+
+def _default_device(now: float) -> dict[str, Any]:
+    """A device document like the AWS documentation's examples: a locked Snowcone with one RJ45 port."""
+    mac = ":".join(_hex(2) for _ in range(6))
+    return {
+        "associatedWithJob": f"JID{mock_random.uuid4()}",
+        "deviceCapacities": [
+            {"name": "HDD Storage", "unit": "Byte", "total": 157242114048, "used": 0, "available": 157242114048},
+            {"name": "SSD Storage", "unit": "Byte", "total": 0, "used": 0, "available": 0},
+            {"name": "vCPU", "unit": "Number", "total": 4, "used": 0, "available": 4},
+            {"name": "Memory", "unit": "Byte", "total": 8589934592, "used": 0, "available": 8589934592},
+            {"name": "GPU", "unit": "Number", "total": 0, "used": 0, "available": 0},
+        ],
+        "deviceState": "LOCKED",
+        "deviceType": "SNC1_HDD",
+        "lastReachedOutAt": now,
+        "lastUpdatedAt": now,
+        "physicalNetworkInterfaces": [
+            {
+                "physicalNetworkInterfaceId": f"s.ni-{_hex(17)}",
+                "physicalConnectorType": "RJ45",
+                "ipAddressAssignment": "DHCP",
+                "ipAddress": "192.168.1.231",
+                "netmask": "255.255.255.0",
+                "defaultGateway": "192.168.1.1",
+                "macAddress": mac,
+            }
+        ],
+        "software": {"installedVersion": "122", "installingVersion": "NA", "installState": "NA"},
+    }
+
+
+def check_device_document(document: Any) -> dict[str, Any]:
+    """The device document, checked against DescribeDevice's output shape plus `instances`."""
+    if not isinstance(document, dict):
+        raise ValidationException("device must be a JSON object shaped like DescribeDevice's output")
+    fields = dict(document)
+    instances = fields.pop("instances", [])
+    try:
+        checked = _check_device(fields, "device")
+        if not isinstance(instances, list):
+            raise InvalidInput("device.instances must be a list of Instance structures")
+        checked_instances = [
+            _check_instances(instance, f"device.instances.{index}")
+            for index, instance in enumerate(instances, start=1)
+        ]
+    except InvalidInput as invalid:
+        raise ValidationException(str(invalid)) from None
+    for index, instance in enumerate(checked_instances, start=1):
+        if not instance.get("instanceId"):
+            raise ValidationException(f"device.instances.{index}.instanceId is required")
+    checked["instances"] = checked_instances
+    return checked
+
+
 class ManagedDevice(BaseModel):
     """A Snow Family device under management; its document is shaped like DescribeDevice's output."""
 
-    def __init__(self, backend: "SnowDeviceManagementBackend", document: dict[str, Any]):
-        self.managed_device_id = document.get("managedDeviceId") or _new_id("smd-")
-        self.arn = f"{backend.arn_prefix}managed-device/{self.managed_device_id}"
-        self.document = {
-            key: value
+    def __init__(self, backend: "SnowDeviceManagementBackend", document: dict[str, Any], now: float):
+        self.managed_device_id: str = document.get("managedDeviceId") or _new_id("smd-")
+        self.managed_device_arn = f"{backend.arn_prefix}managed-device/{self.managed_device_id}"
+        self.arn = self.managed_device_arn
+        fields = _default_device(now)
+        fields.update(
+            (key, value)
             for key, value in document.items()
-            if key not in ("managedDeviceId", "managedDeviceArn", "tags")
-        }
+            if key not in ("managedDeviceId", "managedDeviceArn", "tags", "instances")
+        )
+        self.document = fields
+        self.instances: list[dict[str, Any]] = document.get("instances", [])
+        self.instance_arn_prefix = f"arn:{backend.partition}:ec2:{backend.region_name}:{backend.account_id}:instance/"
+        # Executions in the order they were queued; finished ones are dropped when they reach the front
+        self.queue: deque[Execution] = deque()
+        self.running: Execution | None = None
+        self.takes_work_before_cancel = False
+
+    @property
+    def associated_with_job(self) -> str | None:
+        return self.document.get("associatedWithJob")
+
+    def head(self) -> "Execution | None":
+        """The oldest execution still waiting for this device."""
+        queue = self.queue
+        while queue and queue[0]._status != QUEUED:
+            queue.popleft()
+        return queue[0] if queue else None
+
+    def settle(self) -> None:
+        """Let the state manager move this device's work on, oldest first, one task at a time."""
+        while True:
+            running = self.running
+            if running is not None:
+                running.progress()
+                if self.running is running:
+                    return
+                continue
+            head = self.head()
+            if head is None:
+                return
+            head.progress()
+            if head._status == QUEUED or self.running is head:
+                return
+
+    def touch(self, now: float, **changes: Any) -> None:
+        self.document.update(changes)
+        self.document["lastUpdatedAt"] = now
 
 
-class Execution(BaseModel):
-    """The work of one task on one of its target devices."""
+class Execution(ManagedState, BaseModel):
+    """The work of one task on one of its target devices, moved on by moto's state manager."""
 
-    __slots__ = ("task", "managed_device_id", "execution_id", "state", "started_at", "last_updated_at")
-
-    def __init__(self, task: "Task", managed_device_id: str, execution_id: str, now: float):
+    def __init__(self, task: "Task", device: ManagedDevice, execution_id: str, now: float):
+        super().__init__(EXECUTION_MODEL, [(QUEUED, IN_PROGRESS), (IN_PROGRESS, SUCCEEDED)])
         self.task = task
-        self.managed_device_id = managed_device_id
+        self.device = device
+        self.managed_device_id = device.managed_device_id
         self.execution_id = execution_id
-        self.state = QUEUED
         self.started_at: float | None = None
         self.last_updated_at = now
+
+    @property
+    def state(self) -> str:
+        """The current state, after any progression the state manager allows."""
+        if self._status in FINAL_EXECUTION_STATES:
+            return self._status
+        device = self.device
+        device.settle()
+        if self._status == QUEUED and device.head() is not self:
+            # Polling work that waits behind another task banks no progress
+            self._tick = 0
+        return self._status
+
+    def progress(self) -> None:
+        """Apply the state manager's progression to this execution alone."""
+        before = self._status
+        if before in FINAL_EXECUTION_STATES:
+            return
+        after = self.status
+        if after != before:
+            self._status = before
+            self.move_to(after, self.task.backend._now())
+
+    def _get_next_status(self, previous: str | None) -> str | None:
+        if previous == QUEUED:
+            device = self.device
+            return IN_PROGRESS if device.running is None and device.head() is self else QUEUED
+        return super()._get_next_status(previous)
+
+    def move_to(self, state: str, now: float) -> None:
+        """Enter `state`, with its effects on the task and the device."""
+        before = self._status
+        device = self.device
+        if before == QUEUED and state in RUNS_ON_DEVICE:
+            self.started_at = now
+            if "unlock" in self.task.command:
+                device.touch(now, deviceState="UNLOCKING")
+        self._status = state
+        self.last_updated_at = now
+        if state == IN_PROGRESS:
+            device.running = self
+            device.touch(now)
+        else:
+            if device.running is self:
+                device.running = None
+            if state in RUNS_ON_DEVICE or before == IN_PROGRESS:
+                self._finish_on_device(state, now)
+            else:
+                device.touch(now)
+            self.task.execution_ended(now)
+        self.task.last_updated_at = now
+
+    def _finish_on_device(self, state: str, now: float) -> None:
+        command = self.task.command
+        device = self.device
+        if "unlock" in command:
+            device.touch(now, deviceState="UNLOCKED" if state == SUCCEEDED else "LOCKED")
+        elif "reboot" in command and state == SUCCEEDED:
+            device.touch(now, lastReachedOutAt=now)
+        else:
+            device.touch(now)
 
 
 class Task(BaseModel):
     """A command sent to one or more managed devices."""
 
-    __slots__ = (
-        "task_id", "arn", "targets", "command", "description", "created_at",
-        "last_updated_at", "completed_at", "canceled", "executions",
-    )
-
     def __init__(
         self,
         backend: "SnowDeviceManagementBackend",
-        targets: list[str],
+        devices: list[ManagedDevice],
         command: dict[str, Any],
         description: str | None,
         now: float,
     ):
+        self.backend = backend
         self.task_id = _new_id("st-")
-        self.arn = f"{backend.arn_prefix}task/{self.task_id}"
-        self.targets = targets
+        self.task_arn = f"{backend.arn_prefix}task/{self.task_id}"
+        self.arn = self.task_arn
+        self.targets = [device.managed_device_id for device in devices]
         self.command = command
         self.description = description
         self.created_at = now
         self.last_updated_at = now
         self.completed_at: float | None = None
         self.canceled = False
-        self.executions = {
-            device_id: Execution(self, device_id, str(number), now)
-            for number, device_id in enumerate(targets, start=1)
-        }
+        self.executions: dict[str, Execution] = {}
+        for number, device in enumerate(devices, start=1):
+            execution = Execution(self, device, str(number), now)
+            self.executions[device.managed_device_id] = execution
+            device.queue.append(execution)
+        self.execution_list = list(self.executions.values())
 
     @property
     def state(self) -> str:
         if self.canceled:
             return TASK_CANCELED
+        if self.completed_at is None:
+            for execution in self.execution_list:
+                execution.state  # noqa: B018 - lets the state manager move it on
         if self.completed_at is not None:
             return TASK_COMPLETED
         return TASK_IN_PROGRESS
+
+    def execution_ended(self, now: float) -> None:
+        if not self.canceled and all(
+            execution._status in FINAL_EXECUTION_STATES for execution in self.execution_list
+        ):
+            self.completed_at = now
 
 
 class _Pages:
@@ -124,22 +314,30 @@ class _Pages:
 
 def paginate(
     items: list[Any],
-    keep: Callable[[Any], bool],
+    keep: Callable[[Any], bool] | None,
     max_results: int | None,
     next_token: str | None,
     *scope: Any,
 ) -> tuple[list[Any], str | None]:
-    """One page of `items` (a list that only grows at its end) and the token for the next one."""
+    """One page of `items` (a list that only grows at its end) and the token for the next one.
+
+    The token holds the position to go on from, so a page costs O(page), never a rescan.
+    """
     position = _Pages.start(next_token, *scope)
     limit = max_results or 100
-    page = []
-    while position < len(items) and len(page) < limit:
-        item = items[position]
-        position += 1
-        if keep(item):
-            page.append(item)
-    # Looks ahead only until the next kept item, so a page costs O(page), not O(listing)
-    more = any(keep(items[index]) for index in range(position, len(items)))
+    if keep is None:
+        page = items[position : position + limit]
+        position += len(page)
+        more = position < len(items)
+    else:
+        page = []
+        while position < len(items) and len(page) < limit:
+            item = items[position]
+            position += 1
+            if keep(item):
+                page.append(item)
+        # Looks ahead only until the next kept item
+        more = any(keep(items[index]) for index in range(position, len(items)))
     return page, _Pages.token(position, *scope) if more else None
 
 
@@ -151,10 +349,12 @@ class SnowDeviceManagementBackend(BaseBackend):
         self.lock = RLock()
         self.arn_prefix = f"arn:{self.partition}:{SERVICE_NAME}:{region_name}:{account_id}:"
         self.devices: dict[str, ManagedDevice] = {}
+        self._device_order: list[ManagedDevice] = []
         self.tasks: dict[str, Task] = {}
         self._task_order: list[Task] = []
         self._client_tokens: dict[str, tuple[str, Task]] = {}
         self.tagger = TaggingService()
+        self.takes_work_before_cancel = False
         self._last_time = 0.0
 
     def _now(self) -> float:
@@ -166,12 +366,13 @@ class SnowDeviceManagementBackend(BaseBackend):
     # Devices
 
     def add_device(self, document: dict[str, Any]) -> ManagedDevice:
-        device = ManagedDevice(self, document)
-        if device.managed_device_id in self.devices:
-            raise ValidationException(
-                f"Managed device {device.managed_device_id} already exists"
-            )
+        """Register a device from an already checked document (see check_device_document)."""
+        device_id = document.get("managedDeviceId")
+        if device_id is not None and device_id in self.devices:
+            raise ValidationException(f"Managed device {device_id} already exists")
+        device = ManagedDevice(self, document, self._now())
         self.devices[device.managed_device_id] = device
+        self._device_order.append(device)
         if document.get("tags"):
             self.tagger.tag_resource(device.arn, _tag_list(document["tags"]))
         return device
@@ -181,6 +382,49 @@ class SnowDeviceManagementBackend(BaseBackend):
         if device is None:
             raise ResourceNotFoundException(f"Managed device {managed_device_id} not found")
         return device
+
+    def list_devices(
+        self, job_id: str | None, max_results: int | None, next_token: str | None
+    ) -> tuple[list[ManagedDevice], str | None]:
+        return paginate(
+            self._device_order,
+            (lambda device: device.associated_with_job == job_id) if job_id else None,
+            max_results,
+            next_token,
+            "ListDevices",
+            self.account_id,
+            self.region_name,
+            job_id,
+        )
+
+    def list_device_resources(
+        self,
+        managed_device_id: str,
+        resource_type: str | None,
+        max_results: int | None,
+        next_token: str | None,
+    ) -> tuple[list[dict[str, Any]], str | None]:
+        device = self.get_device(managed_device_id)
+        # EC2 instances are the only resource type a device reports
+        instances = device.instances if resource_type in (None, EC2_INSTANCE) else []
+        return paginate(
+            instances,
+            None,
+            max_results,
+            next_token,
+            "ListDeviceResources",
+            self.account_id,
+            self.region_name,
+            managed_device_id,
+            resource_type,
+        )
+
+    def describe_device_ec2_instances(
+        self, managed_device_id: str, instance_ids: list[str]
+    ) -> tuple[ManagedDevice, list[dict[str, Any]]]:
+        device = self.get_device(managed_device_id)
+        by_id = {instance["instanceId"]: instance for instance in device.instances}
+        return device, [by_id[instance_id] for instance_id in instance_ids if instance_id in by_id]
 
     # Tasks
 
@@ -200,9 +444,8 @@ class SnowDeviceManagementBackend(BaseBackend):
                     f"clientToken {client_token} was already used with different parameters"
                 )
             return task
-        for device_id in targets:
-            self.get_device(device_id)
-        task = Task(self, list(dict.fromkeys(targets)), command, description, self._now())
+        devices = [self.get_device(device_id) for device_id in dict.fromkeys(targets)]
+        task = Task(self, devices, command, description, self._now())
         self.tasks[task.task_id] = task
         self._task_order.append(task)
         if tags:
@@ -218,23 +461,29 @@ class SnowDeviceManagementBackend(BaseBackend):
         return task
 
     def cancel_task(self, task_id: str) -> Task:
+        """Cancel a task whose executions are all still queued; running work cannot be canceled."""
         task = self.get_task(task_id)
         state = task.state
         if state != TASK_IN_PROGRESS:
-            raise ValidationException(
-                f"Task {task_id} cannot be canceled because it is {state}"
-            )
-        for execution in task.executions.values():
+            raise ValidationException(f"Task {task_id} cannot be canceled because it is {state}")
+        for execution in task.execution_list:
             if execution.state != QUEUED:
                 raise ValidationException(
                     f"Task {task_id} cannot be canceled because its execution on "
                     f"{execution.managed_device_id} is {execution.state}"
                 )
         now = self._now()
-        for execution in task.executions.values():
-            execution.state = CANCELED
-            execution.last_updated_at = now
-        task.canceled = True
+        # The documented race: a device may take the work from its queue before the cancel lands
+        taken = [
+            execution
+            for execution in task.execution_list
+            if (execution.device.takes_work_before_cancel or self.takes_work_before_cancel)
+            and execution.device.running is None
+            and execution.device.head() is execution
+        ]
+        task.canceled = not taken
+        for execution in task.execution_list:
+            execution.move_to(IN_PROGRESS if execution in taken else CANCELED, now)
         task.last_updated_at = now
         return task
 
@@ -243,7 +492,7 @@ class SnowDeviceManagementBackend(BaseBackend):
     ) -> tuple[list[Task], str | None]:
         return paginate(
             self._task_order,
-            (lambda task: task.state == state) if state else (lambda task: True),
+            (lambda task: task.state == state) if state else None,
             max_results,
             next_token,
             "ListTasks",
@@ -251,6 +500,64 @@ class SnowDeviceManagementBackend(BaseBackend):
             self.region_name,
             state,
         )
+
+    # Executions
+
+    def get_execution(self, task_id: str, managed_device_id: str) -> Execution:
+        execution = self.get_task(task_id).executions.get(managed_device_id)
+        if execution is None:
+            raise ResourceNotFoundException(
+                f"Task {task_id} has no execution on managed device {managed_device_id}"
+            )
+        return execution
+
+    def describe_execution(self, task_id: str, managed_device_id: str) -> Execution:
+        execution = self.get_execution(task_id, managed_device_id)
+        # Polling an execution is what moves it on under the state manager's "manual" progression
+        execution.advance()
+        return execution
+
+    def list_executions(
+        self, task_id: str, state: str | None, max_results: int | None, next_token: str | None
+    ) -> tuple[list[Execution], str | None]:
+        task = self.get_task(task_id)
+        return paginate(
+            task.execution_list,
+            (lambda execution: execution.state == state) if state else None,
+            max_results,
+            next_token,
+            "ListExecutions",
+            self.account_id,
+            self.region_name,
+            task_id,
+            state,
+        )
+
+    def advance_execution(self, task_id: str, managed_device_id: str, state: str) -> Execution:
+        """Move an execution to `state` on command, as a device would report it."""
+        execution = self.get_execution(task_id, managed_device_id)
+        current = execution.state
+        allowed = EXECUTION_TRANSITIONS.get(current, frozenset())
+        if state not in allowed:
+            raise ValidationException(
+                f"Execution of task {task_id} on {managed_device_id} cannot move from {current} to {state}"
+                + (f"; allowed: {', '.join(sorted(allowed))}" if allowed else "")
+            )
+        if current == QUEUED and state in RUNS_ON_DEVICE:
+            running = execution.device.running
+            if running is not None:
+                raise ValidationException(
+                    f"Managed device {managed_device_id} is busy with task {running.task.task_id}; "
+                    "only one task runs on a device at a time"
+                )
+        execution.move_to(state, self._now())
+        return execution
+
+    def set_cancel_race(self, enabled: bool, managed_device_id: str | None = None) -> None:
+        if managed_device_id is None:
+            self.takes_work_before_cancel = enabled
+        else:
+            self.get_device(managed_device_id).takes_work_before_cancel = enabled
 
     # Tags
 
@@ -295,6 +602,9 @@ def _regions() -> list[str]:
         }
     )
 
+
+# moto files models under the module's second name part ("models"); the dashboard should say the service
+model_data[SERVICE_NAME].update(model_data.pop("models", {}))
 
 snowdevicemanagement_backends = BackendDict(
     SnowDeviceManagementBackend,

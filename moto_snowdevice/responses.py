@@ -11,6 +11,7 @@ from . import _schemas
 from ._shapes import OPERATIONS, SERVICE_NAME, InvalidInput, find_operation, path_exists
 from .exceptions import SnowDeviceManagementError, ValidationException
 from .models import (
+    EC2_INSTANCE,
     SnowDeviceManagementBackend,
     Task,
     snowdevicemanagement_backends,
@@ -115,6 +116,102 @@ class SnowDeviceManagementResponse(BaseResponse):
         return _present(
             {"tasks": [_task_summary(backend, task) for task in tasks], "nextToken": next_token}
         )
+
+    # Executions
+
+    def describe_execution(self) -> dict[str, Any]:
+        execution = self.backend.describe_execution(self.params["taskId"], self.params["managedDeviceId"])
+        return _present(
+            {
+                "executionId": execution.execution_id,
+                "taskId": execution.task.task_id,
+                "managedDeviceId": execution.managed_device_id,
+                "state": execution.state,
+                "startedAt": execution.started_at,
+                "lastUpdatedAt": execution.last_updated_at,
+            }
+        )
+
+    def list_executions(self) -> dict[str, Any]:
+        params = self.params
+        executions, next_token = self.backend.list_executions(
+            task_id=params["taskId"],
+            state=params.get("state"),
+            max_results=params.get("maxResults"),
+            next_token=params.get("nextToken"),
+        )
+        summaries = [
+            {
+                "executionId": execution.execution_id,
+                "taskId": execution.task.task_id,
+                "managedDeviceId": execution.managed_device_id,
+                "state": execution.state,
+            }
+            for execution in executions
+        ]
+        return _present({"executions": summaries, "nextToken": next_token})
+
+    # Managed devices
+
+    def describe_device(self) -> dict[str, Any]:
+        backend = self.backend
+        device = backend.get_device(self.params["managedDeviceId"])
+        return {
+            **device.document,
+            "managedDeviceId": device.managed_device_id,
+            "managedDeviceArn": device.managed_device_arn,
+            "tags": backend.tags_of(device.arn),
+        }
+
+    def list_devices(self) -> dict[str, Any]:
+        params = self.params
+        backend = self.backend
+        devices, next_token = backend.list_devices(
+            job_id=params.get("jobId"),
+            max_results=params.get("maxResults"),
+            next_token=params.get("nextToken"),
+        )
+        summaries = [
+            _present(
+                {
+                    "managedDeviceId": device.managed_device_id,
+                    "managedDeviceArn": device.managed_device_arn,
+                    "associatedWithJob": device.associated_with_job,
+                    "tags": backend.tags_of(device.arn),
+                }
+            )
+            for device in devices
+        ]
+        return _present({"devices": summaries, "nextToken": next_token})
+
+    def list_device_resources(self) -> dict[str, Any]:
+        params = self.params
+        managed_device_id = params["managedDeviceId"]
+        instances, next_token = self.backend.list_device_resources(
+            managed_device_id=managed_device_id,
+            resource_type=params.get("type"),
+            max_results=params.get("maxResults"),
+            next_token=params.get("nextToken"),
+        )
+        device = self.backend.get_device(managed_device_id)
+        resources = [
+            {
+                "resourceType": EC2_INSTANCE,
+                "id": instance["instanceId"],
+                "arn": device.instance_arn_prefix + instance["instanceId"],
+            }
+            for instance in instances
+        ]
+        return _present({"resources": resources, "nextToken": next_token})
+
+    def describe_device_ec2_instances(self) -> dict[str, Any]:
+        device, instances = self.backend.describe_device_ec2_instances(
+            self.params["managedDeviceId"], self.params["instanceIds"]
+        )
+        updated = device.document.get("lastUpdatedAt")
+        return {
+            "instances": [_present({"instance": instance, "lastUpdatedAt": updated}) for instance in instances]
+        }
 
     # Tags
 

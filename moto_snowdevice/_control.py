@@ -1,0 +1,244 @@
+"""Seeding and control of the simulated fleet: the Python functions and their HTTP twins on moto's API.
+
+HTTP routes (in-process at http://motoapi.amazonaws.com, and at the server's own address):
+POST /moto-api/snow-device-management/devices            {"accountId"?, "region"?, "device": {...}}
+POST /moto-api/snow-device-management/fleet              [ the same entries ... ]
+POST /moto-api/snow-device-management/advance-execution  {"taskId", "managedDeviceId", "state", ...}
+POST /moto-api/snow-device-management/cancel-race        {"enabled", "managedDeviceId"?, ...}
+"""
+
+import json
+import re
+from collections.abc import Callable
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from moto.core import DEFAULT_ACCOUNT_ID
+
+from ._shapes import SERVICE_MODEL, SERVICE_NAME
+from .exceptions import SnowDeviceManagementError, ValidationException
+from .models import SnowDeviceManagementBackend, check_device_document, snowdevicemanagement_backends
+
+DEFAULT_REGION = "us-east-1"
+API_PREFIX = f"/moto-api/{SERVICE_NAME}"
+_ACCOUNT_ID = re.compile(r"\d{12}")
+_EXECUTION_STATES = tuple(SERVICE_MODEL.shape_for("ExecutionState").enum)
+
+
+def backend_for(account_id: str | None, region_name: str | None) -> SnowDeviceManagementBackend:
+    account_id = account_id or DEFAULT_ACCOUNT_ID
+    region_name = region_name or DEFAULT_REGION
+    if not isinstance(account_id, str) or not _ACCOUNT_ID.fullmatch(account_id):
+        raise ValidationException(f"accountId must be 12 digits, not {account_id!r}")
+    try:
+        return snowdevicemanagement_backends[account_id][region_name]
+    except (KeyError, TypeError):
+        raise ValidationException(f"region {region_name!r} is not a known region") from None
+
+
+def add_device(
+    device: dict[str, Any] | None = None,
+    *,
+    account_id: str | None = None,
+    region_name: str | None = None,
+) -> str:
+    """Register a managed device and return its managedDeviceId.
+
+    `device` is shaped like DescribeDevice's output plus an optional `instances` list (camelCase keys,
+    all optional; missing ones get realistic defaults). The account defaults to moto's default
+    account, the region to us-east-1. A document that breaks the model raises ValidationException.
+    """
+    backend = backend_for(account_id, region_name)
+    document = check_device_document(device or {})
+    with backend.lock:
+        return backend.add_device(document).managed_device_id
+
+
+def _fleet_entry(entry: Any, where: str) -> tuple[SnowDeviceManagementBackend, dict[str, Any]]:
+    if not isinstance(entry, dict) or not isinstance(entry.get("device", {}), dict):
+        raise ValidationException(f"{where}must be an object with a device object")
+    unknown = set(entry) - {"accountId", "region", "device"}
+    if unknown:
+        raise ValidationException(f"{where}has unknown keys: {', '.join(sorted(unknown))}")
+    backend = backend_for(entry.get("accountId"), entry.get("region"))
+    try:
+        document = check_device_document(entry.get("device", {}))
+    except ValidationException as invalid:
+        raise ValidationException(f"{where}{invalid.message}") from None
+    device_id = document.get("managedDeviceId")
+    if device_id is not None and device_id in backend.devices:
+        raise ValidationException(f"{where}managed device {device_id} already exists")
+    return backend, document
+
+
+def _fleet_entries(fleet: Any) -> list[tuple[SnowDeviceManagementBackend, dict[str, Any]]]:
+    """Every entry of a fleet, checked before any device is added."""
+    if not isinstance(fleet, list):
+        raise ValidationException("a fleet is a JSON list of {accountId?, region?, device} entries")
+    entries = []
+    seen: set[tuple[int, str]] = set()
+    for index, entry in enumerate(fleet, start=1):
+        backend, document = _fleet_entry(entry, f"fleet entry {index}: ")
+        device_id = document.get("managedDeviceId")
+        if device_id is not None:
+            if (id(backend), device_id) in seen:
+                raise ValidationException(f"fleet entry {index}: managed device {device_id} is listed twice")
+            seen.add((id(backend), device_id))
+        entries.append((backend, document))
+    return entries
+
+
+def load_fleet(fleet: str | Path) -> list[str]:
+    """Add every device of a fleet file (or of a packaged fleet, by name: "sample"); all or nothing.
+
+    Returns the managedDeviceIds in file order.
+    """
+    return _add_fleet(_read_fleet(fleet))
+
+
+def _read_fleet(fleet: str | Path) -> Any:
+    path = Path(fleet)
+    if not path.exists() and path.suffix == "" and path.name == str(fleet):
+        packaged = resources.files(__package__).joinpath("fleets", f"{fleet}.json")
+        if not packaged.is_file():
+            raise ValidationException(f"no fleet file or packaged fleet named {fleet!r}")
+        text = packaged.read_text(encoding="utf-8")
+    else:
+        try:
+            text = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as error:
+            raise ValidationException(f"cannot read fleet file {fleet}: {error}") from None
+    try:
+        return json.loads(text)
+    except ValueError as error:
+        raise ValidationException(f"fleet file {fleet} is not valid JSON: {error}") from None
+
+
+def _add_fleet(fleet: Any) -> list[str]:
+    added = []
+    for backend, document in _fleet_entries(fleet):
+        with backend.lock:
+            added.append(backend.add_device(document).managed_device_id)
+    return added
+
+
+def advance_execution(
+    task_id: str,
+    managed_device_id: str,
+    state: str,
+    *,
+    account_id: str | None = None,
+    region_name: str | None = None,
+) -> str:
+    """Move the execution of a task on a device to `state`, as the device would report it.
+
+    QUEUED may move to IN_PROGRESS, SUCCEEDED, FAILED (these need the device to be free),
+    REJECTED, TIMED_OUT or CANCELED; IN_PROGRESS to SUCCEEDED, FAILED or TIMED_OUT. Anything else,
+    or an unknown task or device, raises an error and changes nothing. Returns the new state.
+    """
+    if state not in _EXECUTION_STATES:
+        raise ValidationException(f"state must be one of {', '.join(_EXECUTION_STATES)}, not {state!r}")
+    backend = backend_for(account_id, region_name)
+    with backend.lock:
+        return backend.advance_execution(task_id, managed_device_id, state).state
+
+
+def simulate_cancel_race(
+    enabled: bool = True,
+    *,
+    managed_device_id: str | None = None,
+    account_id: str | None = None,
+    region_name: str | None = None,
+) -> None:
+    """Make devices take queued work before a CancelTask lands (one device, or all of the backend).
+
+    CancelTask then still answers 200, but the execution runs on and the task does not end CANCELED.
+    """
+    if not isinstance(enabled, bool):
+        raise ValidationException("enabled must be true or false")
+    backend = backend_for(account_id, region_name)
+    with backend.lock:
+        backend.set_cancel_race(enabled, managed_device_id)
+
+
+# HTTP twins
+
+
+def _json_body(request: Any) -> Any:
+    raw = request.get_data() if hasattr(request, "get_data") else request.body
+    try:
+        return json.loads(raw or b"{}")
+    except (ValueError, UnicodeDecodeError):
+        raise ValidationException("the request body is not valid JSON") from None
+
+
+def _object(body: Any) -> dict[str, Any]:
+    if not isinstance(body, dict):
+        raise ValidationException("the request body must be a JSON object")
+    return body
+
+
+def _post_devices(body: Any) -> dict[str, Any]:
+    backend, document = _fleet_entry(_object(body), "")
+    with backend.lock:
+        device = backend.add_device(document)
+    return {"managedDeviceId": device.managed_device_id, "managedDeviceArn": device.managed_device_arn}
+
+
+def _post_fleet(body: Any) -> dict[str, Any]:
+    return {"managedDeviceIds": _add_fleet(body)}
+
+
+def _text(body: dict[str, Any], key: str) -> str:
+    value = body.get(key)
+    if not isinstance(value, str):
+        raise ValidationException(f"{key} is required and must be a string")
+    return value
+
+
+def _post_advance_execution(body: Any) -> dict[str, Any]:
+    body = _object(body)
+    task_id, device_id = _text(body, "taskId"), _text(body, "managedDeviceId")
+    state = advance_execution(
+        task_id,
+        device_id,
+        _text(body, "state"),
+        account_id=body.get("accountId"),
+        region_name=body.get("region"),
+    )
+    return {"taskId": task_id, "managedDeviceId": device_id, "state": state}
+
+
+def _post_cancel_race(body: Any) -> dict[str, Any]:
+    body = _object(body)
+    enabled = body.get("enabled", True)
+    simulate_cancel_race(
+        enabled,
+        managed_device_id=body.get("managedDeviceId"),
+        account_id=body.get("accountId"),
+        region_name=body.get("region"),
+    )
+    return {"enabled": enabled}
+
+
+def _endpoint(action: Callable[[Any], dict[str, Any]]) -> Callable[..., tuple[int, dict[str, str], str]]:
+    def handle(request: Any, full_url: str, headers: Any) -> tuple[int, dict[str, str], str]:
+        json_type = {"Content-Type": "application/json"}
+        if request.method != "POST":
+            return 405, json_type, json.dumps({"message": f"use POST, not {request.method}"})
+        try:
+            return 200, json_type, json.dumps(action(_json_body(request)))
+        except SnowDeviceManagementError as error:
+            return 400, json_type, json.dumps({"message": error.message})
+
+    handle.__name__ = action.__name__.lstrip("_")
+    return handle
+
+
+ROUTES = {
+    f"{{0}}{API_PREFIX}/devices$": _endpoint(_post_devices),
+    f"{{0}}{API_PREFIX}/fleet$": _endpoint(_post_fleet),
+    f"{{0}}{API_PREFIX}/advance-execution$": _endpoint(_post_advance_execution),
+    f"{{0}}{API_PREFIX}/cancel-race$": _endpoint(_post_cancel_race),
+}
