@@ -19,7 +19,7 @@ from moto.moto_api._internal.managed_state_model import ManagedState
 from moto.utilities.tagging_service import TaggingService
 
 from ._shapes import SERVICE_MODEL, SERVICE_NAME, InvalidInput, compile_check
-from .exceptions import ResourceNotFoundException, ValidationException
+from .exceptions import ResourceNotFoundException, SnowDeviceManagementError, ValidationException
 
 # TaskState and ExecutionState of the service model
 TASK_IN_PROGRESS, TASK_CANCELED, TASK_COMPLETED = "IN_PROGRESS", "CANCELED", "COMPLETED"
@@ -186,7 +186,7 @@ class Execution(ManagedState, BaseModel):
             return self._status
         device = self.device
         device.settle()
-        if self._status == QUEUED and device.head() is not self:
+        if self._status == QUEUED and (device.running is not None or device.head() is not self):
             # Polling work that waits behind another task banks no progress
             self._tick = 0
         return self._status
@@ -288,6 +288,24 @@ class Task(BaseModel):
             self.completed_at = now
 
 
+class Fault:
+    """A documented error an operation answers on demand: for the next `count` calls, or by chance."""
+
+    def __init__(self, operation: str, error: type[SnowDeviceManagementError], count: int | None, probability: float | None):
+        self.operation = operation
+        self.error = error
+        self.probability = probability
+        # Without a probability a fault strikes `count` times (1 by default); with one, until cleared
+        self.remaining = count if count is not None else (None if probability is not None else 1)
+
+    def strikes(self) -> bool:
+        if self.probability is not None and mock_random.random() >= self.probability:
+            return False
+        if self.remaining is not None:
+            self.remaining -= 1
+        return True
+
+
 class _Pages:
     """Opaque page tokens: a position in a stable order, bound to the listing that issued it."""
 
@@ -355,6 +373,7 @@ class SnowDeviceManagementBackend(BaseBackend):
         self._client_tokens: dict[str, tuple[str, Task]] = {}
         self.tagger = TaggingService()
         self.takes_work_before_cancel = False
+        self.faults: dict[str, list[Fault]] = {}
         self._last_time = 0.0
 
     def _now(self) -> float:
@@ -558,6 +577,28 @@ class SnowDeviceManagementBackend(BaseBackend):
             self.takes_work_before_cancel = enabled
         else:
             self.get_device(managed_device_id).takes_work_before_cancel = enabled
+
+    # Faults
+
+    def inject_fault(self, fault: "Fault") -> None:
+        self.faults.setdefault(fault.operation, []).append(fault)
+
+    def clear_faults(self, operation: str | None = None) -> None:
+        if operation is None:
+            self.faults.clear()
+        else:
+            self.faults.pop(operation, None)
+
+    def raise_injected_fault(self, operation: str) -> None:
+        """Fail this call of `operation` if an injected fault says so, before anything changes."""
+        faults = self.faults.get(operation)
+        if not faults:
+            return
+        for fault in list(faults):
+            if fault.strikes():
+                if fault.remaining == 0:
+                    faults.remove(fault)
+                raise fault.error()
 
     # Tags
 
