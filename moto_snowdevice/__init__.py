@@ -4,12 +4,21 @@ Importing the package registers the service with moto: inside `mock_aws` every b
 service reaches this package's backend. The public surface is what `__all__` lists.
 """
 
-from ._control import add_device, advance_execution, load_fleet, simulate_cancel_race
+from ._control import (
+    add_device,
+    advance_execution,
+    clear_faults,
+    inject_fault,
+    load_fleet,
+    simulate_cancel_race,
+)
 from ._registration import register
 
 __all__ = [
     "add_device",
     "advance_execution",
+    "clear_faults",
+    "inject_fault",
     "load_fleet",
     "register",
     "simulate_cancel_race",

@@ -5,6 +5,8 @@ POST /moto-api/snow-device-management/devices            {"accountId"?, "region"
 POST /moto-api/snow-device-management/fleet              [ the same entries ... ]
 POST /moto-api/snow-device-management/advance-execution  {"taskId", "managedDeviceId", "state", ...}
 POST /moto-api/snow-device-management/cancel-race        {"enabled", "managedDeviceId"?, ...}
+POST /moto-api/snow-device-management/faults             {"operation", "error", "count"?, "probability"?, ...}
+DELETE /moto-api/snow-device-management/faults           {"operation"?, "accountId"?, "region"?}
 """
 
 import json
@@ -16,14 +18,19 @@ from typing import Any
 
 from moto.core import DEFAULT_ACCOUNT_ID
 
+from . import exceptions
 from ._shapes import SERVICE_MODEL, SERVICE_NAME
 from .exceptions import SnowDeviceManagementError, ValidationException
-from .models import SnowDeviceManagementBackend, check_device_document, snowdevicemanagement_backends
+from .models import Fault, SnowDeviceManagementBackend, check_device_document, snowdevicemanagement_backends
 
 DEFAULT_REGION = "us-east-1"
 API_PREFIX = f"/moto-api/{SERVICE_NAME}"
 _ACCOUNT_ID = re.compile(r"\d{12}")
 _EXECUTION_STATES = tuple(SERVICE_MODEL.shape_for("ExecutionState").enum)
+_DOCUMENTED_ERRORS = {
+    name: tuple(shape.name for shape in SERVICE_MODEL.operation_model(name).error_shapes)
+    for name in SERVICE_MODEL.operation_names
+}
 
 
 def backend_for(account_id: str | None, region_name: str | None) -> SnowDeviceManagementBackend:
@@ -162,6 +169,49 @@ def simulate_cancel_race(
         backend.set_cancel_race(enabled, managed_device_id)
 
 
+def inject_fault(
+    operation: str,
+    error: str,
+    *,
+    count: int | None = None,
+    probability: float | None = None,
+    account_id: str | None = None,
+    region_name: str | None = None,
+) -> None:
+    """Make `operation` answer one of its documented errors, e.g. ThrottlingException (429).
+
+    Without `probability` the next `count` calls fail (1 by default). With it, each call fails with
+    that chance, drawn from moto's seedable random source (`/moto-api/seed`), until `count` calls
+    have failed or, without a count, until the faults are cleared. A failed call changes nothing.
+    """
+    documented = _DOCUMENTED_ERRORS.get(operation)
+    if documented is None:
+        raise ValidationException(f"operation must be one of {', '.join(_DOCUMENTED_ERRORS)}, not {operation!r}")
+    if error not in documented:
+        raise ValidationException(f"{operation} documents only {', '.join(documented)}, not {error!r}")
+    if count is not None and (not isinstance(count, int) or isinstance(count, bool) or count < 1):
+        raise ValidationException(f"count must be a whole number of at least 1, not {count!r}")
+    if probability is not None and (
+        not isinstance(probability, (int, float)) or isinstance(probability, bool) or not 0 < probability <= 1
+    ):
+        raise ValidationException(f"probability must be a number above 0 and at most 1, not {probability!r}")
+    backend = backend_for(account_id, region_name)
+    with backend.lock:
+        backend.inject_fault(Fault(operation, getattr(exceptions, error), count, probability))
+
+
+def clear_faults(
+    operation: str | None = None,
+    *,
+    account_id: str | None = None,
+    region_name: str | None = None,
+) -> None:
+    """Remove the injected faults of one operation, or all of them, in an account and region."""
+    backend = backend_for(account_id, region_name)
+    with backend.lock:
+        backend.clear_faults(operation)
+
+
 # HTTP twins
 
 
@@ -222,13 +272,36 @@ def _post_cancel_race(body: Any) -> dict[str, Any]:
     return {"enabled": enabled}
 
 
-def _endpoint(action: Callable[[Any], dict[str, Any]]) -> Callable[..., tuple[int, dict[str, str], str]]:
+def _post_faults(body: Any) -> dict[str, Any]:
+    body = _object(body)
+    inject_fault(
+        _text(body, "operation"),
+        _text(body, "error"),
+        count=body.get("count"),
+        probability=body.get("probability"),
+        account_id=body.get("accountId"),
+        region_name=body.get("region"),
+    )
+    return {"operation": body["operation"], "error": body["error"]}
+
+
+def _delete_faults(body: Any) -> dict[str, Any]:
+    body = _object(body)
+    clear_faults(body.get("operation"), account_id=body.get("accountId"), region_name=body.get("region"))
+    return {}
+
+
+def _endpoint(
+    action: Callable[[Any], dict[str, Any]], on_delete: Callable[[Any], dict[str, Any]] | None = None
+) -> Callable[..., tuple[int, dict[str, str], str]]:
     def handle(request: Any, full_url: str, headers: Any) -> tuple[int, dict[str, str], str]:
         json_type = {"Content-Type": "application/json"}
-        if request.method != "POST":
-            return 405, json_type, json.dumps({"message": f"use POST, not {request.method}"})
+        chosen = action if request.method == "POST" else on_delete if request.method == "DELETE" else None
+        if chosen is None:
+            allowed = "POST or DELETE" if on_delete else "POST"
+            return 405, json_type, json.dumps({"message": f"use {allowed}, not {request.method}"})
         try:
-            return 200, json_type, json.dumps(action(_json_body(request)))
+            return 200, json_type, json.dumps(chosen(_json_body(request)))
         except SnowDeviceManagementError as error:
             return 400, json_type, json.dumps({"message": error.message})
 
@@ -241,4 +314,5 @@ ROUTES = {
     f"{{0}}{API_PREFIX}/fleet$": _endpoint(_post_fleet),
     f"{{0}}{API_PREFIX}/advance-execution$": _endpoint(_post_advance_execution),
     f"{{0}}{API_PREFIX}/cancel-race$": _endpoint(_post_cancel_race),
+    f"{{0}}{API_PREFIX}/faults$": _endpoint(_post_faults, _delete_faults),
 }

@@ -1,15 +1,25 @@
 """Handles incoming snow-device-management requests, invokes the backend, returns rest-json responses."""
 
 import json
+import re
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import parse_qsl, unquote, urlsplit
 
 from moto.core.responses import BaseResponse
 from moto.core.utils import camelcase_to_underscores
+from moto.iam.models import mark_account_as_visited
+from werkzeug.exceptions import HTTPException
 
 from . import _schemas
-from ._shapes import OPERATIONS, SERVICE_NAME, InvalidInput, find_operation, path_exists
-from .exceptions import SnowDeviceManagementError, ValidationException
+from ._shapes import (
+    OPERATIONS,
+    SERVICE_NAME,
+    InvalidInput,
+    OperationRules,
+    find_operation,
+    path_exists,
+)
+from .exceptions import AccessDeniedException, SnowDeviceManagementError, ValidationException
 from .models import (
     EC2_INSTANCE,
     SnowDeviceManagementBackend,
@@ -18,6 +28,14 @@ from .models import (
 )
 
 _JSON = "application/json"
+# No request of this service needs more; larger bodies are refused before they are read as JSON
+MAX_BODY_BYTES = 1024 * 1024
+# moto's IAM errors and the names rest-json services give them
+_IAM_ERRORS = {
+    "AccessDenied": AccessDeniedException.code,
+    "SignatureDoesNotMatch": "InvalidSignatureException",
+    "InvalidClientTokenId": "UnrecognizedClientException",
+}
 
 
 def _error(code: str, status: int, message: str, operation: str | None) -> tuple[int, dict[str, str], str]:
@@ -49,10 +67,15 @@ class SnowDeviceManagementResponse(BaseResponse):
                 return _error("UnknownOperationException", 405, f"Method {method} is not allowed on {path}", None)
             return _error("UnknownOperationException", 404, f"No operation is served at {method} {path}", None)
         rules, match = found
-        self.uri = full_url
+        self.operation = rules.name
+        self.uri = f"{url.scheme}://{url.netloc}{path}" + (f"?{url.query}" if url.query else "")
         self.method = method
         self.headers = request.headers
+        if "host" not in self.headers:
+            self.headers["host"] = url.netloc
         self.querystring = {}
+        # moto's IAM check signs `data` when a request has no body; a bodiless request signed nothing
+        self.data = {}
         self.region = self.get_region_from_url(request, full_url)
         self.current_account = self.get_current_account()
         try:
@@ -61,15 +84,56 @@ class SnowDeviceManagementResponse(BaseResponse):
             # moto refuses regions it does not know unless MOTO_ALLOW_NONEXISTENT_REGION is set
             return _error(ValidationException.code, 400, f"Unknown region: {self.region}", rules.name)
         try:
-            self.params = rules.parse(match, url.query, _body(request))
+            self.raw_body = _body(request)
+            if self.raw_body and len(self.raw_body) > MAX_BODY_BYTES:
+                return _error(
+                    "RequestEntityTooLargeException",
+                    413,
+                    f"The request body is larger than {MAX_BODY_BYTES} bytes",
+                    None,
+                )
+            self._authorize(rules, match, url.query)
+            with self.backend.lock:
+                self.backend.raise_injected_fault(rules.name)
+            self.params = rules.parse(match, url.query, self.raw_body)
             with self.backend.lock:
                 result = getattr(self, _HANDLERS[rules.name])()
         except InvalidInput as invalid:
             return _error(ValidationException.code, 400, str(invalid), rules.name)
         except SnowDeviceManagementError as error:
             return _error(error.code, error.status, error.message, rules.name)
+        except HTTPException as denied:
+            # moto's IAM errors, in this service's rest-json form
+            name = getattr(denied, "error_type", "AccessDenied")
+            code = _IAM_ERRORS.get(name, name)
+            message = getattr(denied, "message", None) or str(denied.description)
+            return _error(code, denied.code or 403, message, rules.name)
         _schemas.check_response(rules.name, 200, result)
         return 200, {"Content-Type": _JSON}, json.dumps(result)
+
+    def _get_action(self) -> str:
+        return self.operation
+
+    def _authorize(self, rules: OperationRules, match: "re.Match[str]", query: str) -> None:
+        """moto's IAM check, with the task or device ARN the request names as its resource."""
+        names = {rules.uri_members[key]: unquote(value) for key, value in match.groupdict().items()}
+        if "taskId" not in names and "taskId" in rules.query_members:
+            names.update((key, value) for key, value in parse_qsl(query) if key == "taskId")
+        if "resourceArn" in names:
+            resource = names["resourceArn"]
+        elif "taskId" in names:
+            resource = f"{self.backend.arn_prefix}task/{names['taskId']}"
+        elif "managedDeviceId" in names:
+            resource = f"{self.backend.arn_prefix}managed-device/{names['managedDeviceId']}"
+        else:
+            resource = "*"
+        self._authenticate_and_authorize_normal_action(resource)
+        mark_account_as_visited(
+            account_id=self.current_account,
+            access_key=self.get_access_key(),
+            service=SERVICE_NAME,
+            region=self.region,
+        )
 
     # Tasks
 

@@ -1,5 +1,6 @@
 """Shared fixtures: every response the suite receives is checked against schemas/."""
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -13,6 +14,10 @@ from moto_snowdevice._schemas import validate_responses
 
 SCHEMAS = Path(__file__).resolve().parent.parent / "schemas"
 SERVICE = "snow-device-management"
+# Mock servers started by the suite check their responses against schemas/ too
+os.environ["MOTO_SNOWDEVICE_SCHEMAS"] = str(SCHEMAS)
+
+pytest_plugins = ["pytester"]
 
 
 @pytest.fixture(autouse=True, scope="session")
