@@ -65,7 +65,7 @@ def _dump_backend(backend: SnowDeviceManagementBackend) -> dict[str, Any]:
                         "lastUpdatedAt": execution.last_updated_at,
                         "tick": execution._tick,
                     }
-                    for execution in task.execution_list
+                    for execution in task.executions
                 ],
             }
             for task in backend._task_order
@@ -113,12 +113,13 @@ def _build_backend(data: dict[str, Any]) -> SnowDeviceManagementBackend:
         devices = [backend.get_device(device_id) for device_id in saved["targets"]]
         task = Task(backend, devices, saved["command"], saved.get("description"), float(saved["createdAt"]))
         task.task_id = saved["taskId"]
-        task.task_arn = task.arn = f"{backend.arn_prefix}task/{task.task_id}"
         task.last_updated_at = float(saved["lastUpdatedAt"])
         task.completed_at = saved.get("completedAt")
         task.canceled = bool(saved["canceled"])
         for execution_data in saved["executions"]:
-            execution = task.executions[execution_data["managedDeviceId"]]
+            execution = task.execution_on(execution_data["managedDeviceId"])
+            if execution is None:
+                raise ValueError(f"task {task.task_id} has no target {execution_data['managedDeviceId']}")
             if execution_data["state"] not in EXECUTION_STATES:
                 raise ValueError(f"unknown execution state {execution_data['state']!r}")
             execution._status = execution_data["state"]

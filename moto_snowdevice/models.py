@@ -1,8 +1,10 @@
 """Managed devices, tasks and executions of AWS Snow Device Management, one backend per account and region."""
 
 import base64
+import hashlib
 import json
 import re
+import sys
 import time
 import zlib
 from collections import deque
@@ -34,6 +36,8 @@ EXECUTION_TRANSITIONS = {
 RUNS_ON_DEVICE = frozenset({IN_PROGRESS, SUCCEEDED, FAILED})
 
 EXECUTION_MODEL = "snow-device-management::execution"
+# What the state manager moves an execution through when nothing else decides
+_EXECUTION_PROGRESSION = [(QUEUED, IN_PROGRESS), (IN_PROGRESS, SUCCEEDED)]
 # Executions stay QUEUED until something advances them: by default each DescribeExecution advances one step
 state_manager.register_default_transition(
     EXECUTION_MODEL, transition={"progression": "manual", "times": 1}
@@ -171,7 +175,7 @@ class Execution(ManagedState, BaseModel):
     """The work of one task on one of its target devices, moved on by moto's state manager."""
 
     def __init__(self, task: "Task", device: ManagedDevice, execution_id: str, now: float):
-        super().__init__(EXECUTION_MODEL, [(QUEUED, IN_PROGRESS), (IN_PROGRESS, SUCCEEDED)])
+        super().__init__(EXECUTION_MODEL, _EXECUTION_PROGRESSION)
         self.task = task
         self.device = device
         self.managed_device_id = device.managed_device_id
@@ -213,7 +217,7 @@ class Execution(ManagedState, BaseModel):
         device = self.device
         if before == QUEUED and state in RUNS_ON_DEVICE:
             self.started_at = now
-            if "unlock" in self.task.command:
+            if self.task.command_name == "unlock":
                 device.touch(now, deviceState="UNLOCKING")
         self._status = state
         self.last_updated_at = now
@@ -231,11 +235,11 @@ class Execution(ManagedState, BaseModel):
         self.task.last_updated_at = now
 
     def _finish_on_device(self, state: str, now: float) -> None:
-        command = self.task.command
+        command = self.task.command_name
         device = self.device
-        if "unlock" in command:
+        if command == "unlock":
             device.touch(now, deviceState="UNLOCKED" if state == SUCCEEDED else "LOCKED")
-        elif "reboot" in command and state == SUCCEEDED:
+        elif command == "reboot" and state == SUCCEEDED:
             device.touch(now, lastReachedOutAt=now)
         else:
             device.touch(now)
@@ -254,28 +258,45 @@ class Task(BaseModel):
     ):
         self.backend = backend
         self.task_id = _new_id("st-")
-        self.task_arn = f"{backend.arn_prefix}task/{self.task_id}"
-        self.arn = self.task_arn
-        self.targets = [device.managed_device_id for device in devices]
-        self.command = command
+        # The command's one member: a Command union holds nothing but its choice
+        self.command_name = sys.intern(next(iter(command)))
         self.description = description
         self.created_at = now
         self.last_updated_at = now
         self.completed_at: float | None = None
         self.canceled = False
-        self.executions: dict[str, Execution] = {}
-        for number, device in enumerate(devices, start=1):
-            execution = Execution(self, device, str(number), now)
-            self.executions[device.managed_device_id] = execution
-            device.queue.append(execution)
-        self.execution_list = list(self.executions.values())
+        self.executions = tuple(
+            Execution(self, device, str(number), now) for number, device in enumerate(devices, start=1)
+        )
+        for execution in self.executions:
+            execution.device.queue.append(execution)
+
+    @property
+    def task_arn(self) -> str:
+        return f"{self.backend.arn_prefix}task/{self.task_id}"
+
+    arn = task_arn
+
+    @property
+    def targets(self) -> list[str]:
+        return [execution.managed_device_id for execution in self.executions]
+
+    @property
+    def command(self) -> dict[str, Any]:
+        return {self.command_name: {}}
+
+    def execution_on(self, managed_device_id: str) -> "Execution | None":
+        return next(
+            (execution for execution in self.executions if execution.managed_device_id == managed_device_id),
+            None,
+        )
 
     @property
     def state(self) -> str:
         if self.canceled:
             return TASK_CANCELED
         if self.completed_at is None:
-            for execution in self.execution_list:
+            for execution in self.executions:
                 execution.state  # noqa: B018 - lets the state manager move it on
         if self.completed_at is not None:
             return TASK_COMPLETED
@@ -283,7 +304,7 @@ class Task(BaseModel):
 
     def execution_ended(self, now: float) -> None:
         if not self.canceled and all(
-            execution._status in FINAL_EXECUTION_STATES for execution in self.execution_list
+            execution._status in FINAL_EXECUTION_STATES for execution in self.executions
         ):
             self.completed_at = now
 
@@ -455,7 +476,7 @@ class SnowDeviceManagementBackend(BaseBackend):
         tags: dict[str, str] | None,
         client_token: str | None,
     ) -> Task:
-        fingerprint = json.dumps([targets, command, description, tags], sort_keys=True)
+        fingerprint = _fingerprint(targets, command, description, tags)
         if client_token is not None and client_token in self._client_tokens:
             previous_fingerprint, task = self._client_tokens[client_token]
             if previous_fingerprint != fingerprint:
@@ -485,7 +506,7 @@ class SnowDeviceManagementBackend(BaseBackend):
         state = task.state
         if state != TASK_IN_PROGRESS:
             raise ValidationException(f"Task {task_id} cannot be canceled because it is {state}")
-        for execution in task.execution_list:
+        for execution in task.executions:
             if execution.state != QUEUED:
                 raise ValidationException(
                     f"Task {task_id} cannot be canceled because its execution on "
@@ -495,13 +516,13 @@ class SnowDeviceManagementBackend(BaseBackend):
         # The documented race: a device may take the work from its queue before the cancel lands
         taken = [
             execution
-            for execution in task.execution_list
+            for execution in task.executions
             if (execution.device.takes_work_before_cancel or self.takes_work_before_cancel)
             and execution.device.running is None
             and execution.device.head() is execution
         ]
         task.canceled = not taken
-        for execution in task.execution_list:
+        for execution in task.executions:
             execution.move_to(IN_PROGRESS if execution in taken else CANCELED, now)
         task.last_updated_at = now
         return task
@@ -523,7 +544,7 @@ class SnowDeviceManagementBackend(BaseBackend):
     # Executions
 
     def get_execution(self, task_id: str, managed_device_id: str) -> Execution:
-        execution = self.get_task(task_id).executions.get(managed_device_id)
+        execution = self.get_task(task_id).execution_on(managed_device_id)
         if execution is None:
             raise ResourceNotFoundException(
                 f"Task {task_id} has no execution on managed device {managed_device_id}"
@@ -541,7 +562,7 @@ class SnowDeviceManagementBackend(BaseBackend):
     ) -> tuple[list[Execution], str | None]:
         task = self.get_task(task_id)
         return paginate(
-            task.execution_list,
+            task.executions,
             (lambda execution: execution.state == state) if state else None,
             max_results,
             next_token,
@@ -624,6 +645,12 @@ class SnowDeviceManagementBackend(BaseBackend):
 
     def list_tags_for_resource(self, resource_arn: str) -> dict[str, str]:
         return self.tags_of(self._resource_arn(resource_arn))
+
+
+def _fingerprint(*parameters: Any) -> str:
+    """A short digest of a request's parameters, to tell a repeated clientToken's request apart."""
+    text = json.dumps(parameters, sort_keys=True).encode()
+    return hashlib.blake2b(text, digest_size=8).hexdigest()
 
 
 def _tag_list(tags: dict[str, str]) -> list[dict[str, str]]:
