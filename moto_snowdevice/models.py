@@ -10,7 +10,7 @@ import zlib
 from collections import deque
 from collections.abc import Callable, Iterable
 from threading import RLock
-from typing import Any
+from typing import Any, ClassVar
 
 from moto.core.base_backend import BackendDict, BaseBackend
 from moto.core.common_models import BaseModel
@@ -382,6 +382,16 @@ def paginate(
 
 class SnowDeviceManagementBackend(BaseBackend):
     """All managed devices, tasks and executions of one account in one region."""
+
+    _urls: ClassVar[dict[str, Any] | None] = None
+
+    @property
+    def urls(self) -> dict[str, Any]:  # type: ignore[override]
+        # moto's request router reads this on every call; the routes never change, so build them once
+        cls = type(self)
+        if cls._urls is None:
+            cls._urls = BaseBackend.urls.fget(self)  # type: ignore[attr-defined]
+        return cls._urls
 
     def __init__(self, region_name: str, account_id: str):
         super().__init__(region_name, account_id)

@@ -5,6 +5,8 @@ import re
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
+from moto import settings
+from moto.core.authorization import ActionAuthenticatorMixin
 from moto.core.responses import BaseResponse
 from moto.core.utils import camelcase_to_underscores
 from moto.iam.models import mark_account_as_visited
@@ -71,7 +73,8 @@ class SnowDeviceManagementResponse(BaseResponse):
         self.uri = f"{url.scheme}://{url.netloc}{path}" + (f"?{url.query}" if url.query else "")
         self.method = method
         self.headers = request.headers
-        if "host" not in self.headers:
+        if "host" not in self.headers and not hasattr(request, "environ"):
+            # botocore adds Host only when it sends; moto's IAM check needs it to verify signatures
             self.headers["host"] = url.netloc
         self.querystring = {}
         # moto's IAM check signs `data` when a request has no body; a bodiless request signed nothing
@@ -79,7 +82,7 @@ class SnowDeviceManagementResponse(BaseResponse):
         self.region = self.get_region_from_url(request, full_url)
         self.current_account = self.get_current_account()
         try:
-            self.backend = snowdevicemanagement_backends[self.current_account][self.region]
+            self.backend = _backend(self.current_account, self.region)
         except KeyError:
             # moto refuses regions it does not know unless MOTO_ALLOW_NONEXISTENT_REGION is set
             return _error(ValidationException.code, 400, f"Unknown region: {self.region}", rules.name)
@@ -95,8 +98,7 @@ class SnowDeviceManagementResponse(BaseResponse):
             self._authorize(rules, match, url.query)
             with self.backend.lock:
                 self.backend.raise_injected_fault(rules.name)
-            self.params = rules.parse(match, url.query, self.raw_body)
-            with self.backend.lock:
+                self.params = rules.parse(match, url.query, self.raw_body)
                 result = getattr(self, _HANDLERS[rules.name])()
         except InvalidInput as invalid:
             return _error(ValidationException.code, 400, str(invalid), rules.name)
@@ -114,19 +116,32 @@ class SnowDeviceManagementResponse(BaseResponse):
     def _get_action(self) -> str:
         return self.operation
 
+    def get_access_key(self) -> str:
+        # moto reads the key from the Authorization header for the account and again for IAM
+        key = self.__dict__.get("access_key")
+        if key is None:
+            key = self.access_key = super().get_access_key()
+        return key
+
+    def get_region_from_url(self, request: Any, full_url: str) -> str:
+        # moto's order (the host, the User-Agent, the credential scope), stopping at the first found
+        found = self.region_regex.search(full_url)
+        if found is None:
+            found = self.region_from_useragent_regex.search(request.headers.get("User-Agent", ""))
+        if found is not None:
+            return found.group(1)
+        scope = request.headers.get("Authorization", "").split(",")[0].split("/")
+        if len(scope) > 2 and "AWS4" in scope[0]:
+            return scope[2]
+        return self.default_region
+
     def _authorize(self, rules: OperationRules, match: "re.Match[str]", query: str) -> None:
         """moto's IAM check, with the task or device ARN the request names as its resource."""
-        names = {rules.uri_members[key]: unquote(value) for key, value in match.groupdict().items()}
-        if "taskId" not in names and "taskId" in rules.query_members:
-            names.update((key, value) for key, value in parse_qsl(query) if key == "taskId")
-        if "resourceArn" in names:
-            resource = names["resourceArn"]
-        elif "taskId" in names:
-            resource = f"{self.backend.arn_prefix}task/{names['taskId']}"
-        elif "managedDeviceId" in names:
-            resource = f"{self.backend.arn_prefix}managed-device/{names['managedDeviceId']}"
-        else:
+        if ActionAuthenticatorMixin.request_count < settings.INITIAL_NO_AUTH_ACTION_COUNT:
+            # Authentication is off (or not on yet): moto only counts the call, whatever the resource
             resource = "*"
+        else:
+            resource = self._resource(rules, match, query)
         self._authenticate_and_authorize_normal_action(resource)
         mark_account_as_visited(
             account_id=self.current_account,
@@ -134,6 +149,18 @@ class SnowDeviceManagementResponse(BaseResponse):
             service=SERVICE_NAME,
             region=self.region,
         )
+
+    def _resource(self, rules: OperationRules, match: "re.Match[str]", query: str) -> str:
+        names = {rules.uri_members[key]: unquote(value) for key, value in match.groupdict().items()}
+        if "taskId" not in names and "taskId" in rules.query_members:
+            names.update((key, value) for key, value in parse_qsl(query) if key == "taskId")
+        if "resourceArn" in names:
+            return names["resourceArn"]
+        if "taskId" in names:
+            return f"{self.backend.arn_prefix}task/{names['taskId']}"
+        if "managedDeviceId" in names:
+            return f"{self.backend.arn_prefix}managed-device/{names['managedDeviceId']}"
+        return "*"
 
     # Tasks
 
@@ -303,6 +330,16 @@ def _task_summary(backend: SnowDeviceManagementBackend, task: Task) -> dict[str,
 def _present(result: dict[str, Any]) -> dict[str, Any]:
     """The result without its absent (None) members, as AWS leaves them out."""
     return {key: value for key, value in result.items() if value is not None}
+
+
+def _backend(account_id: str, region_name: str) -> SnowDeviceManagementBackend:
+    # The backend of a known account and region, without BackendDict's per-lookup locking
+    account = dict.get(snowdevicemanagement_backends, account_id)
+    if account is not None:
+        backend = dict.get(account, region_name)
+        if backend is not None:
+            return backend
+    return snowdevicemanagement_backends[account_id][region_name]
 
 
 def _raw_path(request: Any, path: str) -> str:
