@@ -11,6 +11,7 @@ Nothing is shared between pytest-xdist workers: each starts its own server on a 
 
 import os
 import re
+import signal
 import subprocess
 import sys
 import tempfile
@@ -47,37 +48,64 @@ def sdm_fleet(request: pytest.FixtureRequest, sdm_client: Any) -> list[str]:
     return load_fleet(marker.args[0] if marker else "sample")
 
 
+class MockServerProcess:
+    """`python -m moto_snowdevice -p 0 ARGUMENTS` in a process of its own, as a context manager.
+
+    Entering waits until it listens and sets `url`; leaving (or `stop()`) sends SIGTERM (or the given
+    signal) and waits, leaving the exit status in `returncode`. Its log goes to a temporary file, so
+    a full pipe never stalls it.
+    """
+
+    def __init__(self, *arguments: str, env: dict[str, str] | None = None):
+        self.arguments = arguments
+        self.env = {**os.environ, **(env or {}), "PYTHONUNBUFFERED": "1"}
+        self.url = ""
+        self.returncode: int | None = None
+        self._process: subprocess.Popen[str] | None = None
+        self._log: Any = None
+
+    def __enter__(self) -> "MockServerProcess":
+        self._log = tempfile.TemporaryFile(mode="w+")
+        self._process = subprocess.Popen(
+            [sys.executable, "-m", "moto_snowdevice", "--port", "0", *self.arguments],
+            stdout=subprocess.PIPE,
+            stderr=self._log,
+            text=True,
+            env=self.env,
+        )
+        assert self._process.stdout is not None
+        for line in self._process.stdout:
+            found = _LISTENING.search(line)
+            if found:
+                self.url = found.group(1)
+                return self
+        self.stop()
+        self._log.seek(0)
+        raise RuntimeError("the mock server stopped before listening:\n" + self._log.read())
+
+    def stop(self, signum: int = signal.SIGTERM) -> int:
+        process = self._process
+        if process is not None and self.returncode is None:
+            process.send_signal(signum)
+            try:
+                self.returncode = process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                self.returncode = process.wait()
+            if process.stdout is not None:
+                process.stdout.close()
+            self._log.close()
+        return self.returncode  # type: ignore[return-value]
+
+    def __exit__(self, *exc_info: Any) -> None:
+        self.stop()
+
+
 @pytest.fixture(scope="session")
 def sdm_server_url() -> Iterator[str]:
     """The URL of a mock server of every moto service and this one, for the whole session."""
-    # The request log goes to a file, so a full pipe can never stall the server
-    log = tempfile.TemporaryFile(mode="w+")
-    server = subprocess.Popen(
-        [sys.executable, "-m", "moto_snowdevice", "--port", "0"],
-        stdout=subprocess.PIPE,
-        stderr=log,
-        text=True,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"},
-    )
-    assert server.stdout is not None
-    try:
-        found = None
-        for line in server.stdout:
-            found = _LISTENING.search(line)
-            if found:
-                break
-        if found is None:
-            log.seek(0)
-            raise RuntimeError("the mock server stopped before listening:\n" + log.read())
-        yield found.group(1)
-    finally:
-        server.terminate()
-        try:
-            server.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            server.kill()
-        server.stdout.close()
-        log.close()
+    with MockServerProcess() as server:
+        yield server.url
 
 
 @pytest.fixture

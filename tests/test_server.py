@@ -3,16 +3,12 @@ command line, moto's ThreadedMotoServer, and the pytest plugin's fixtures."""
 
 import json
 import os
-import re
 import shutil
-import signal
 import socket
 import subprocess
 import sys
-import tempfile
 import textwrap
 from collections.abc import Iterator
-from contextlib import contextmanager
 from importlib import resources
 from typing import Any
 
@@ -28,6 +24,7 @@ from botocore.exceptions import ClientError
 from moto.server import ThreadedMotoServer
 
 import moto_snowdevice  # noqa: F401 - registers the service with moto, for ThreadedMotoServer
+from moto_snowdevice.pytest_plugin import MockServerProcess
 
 SERVICE = "snow-device-management"
 REGION = "us-east-1"
@@ -41,7 +38,6 @@ OPERATIONS = set(botocore.session.get_session().get_service_model(SERVICE).opera
 SAMPLE_FLEET = json.loads(
     resources.files("moto_snowdevice").joinpath("fleets", "sample.json").read_text(encoding="utf-8")
 )
-LISTENING = re.compile(r"listening on (http://\S+)")
 # Signed for the service but never sent through botocore, so any path and method can be tried
 SIGNED_HEADER = {
     "Authorization": "AWS4-HMAC-SHA256 Credential=AKIAIOSFODNN7EXAMPLE/20260101/us-east-1/"
@@ -116,40 +112,6 @@ def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return probe.getsockname()[1]
-
-
-@contextmanager
-def command_line_server(*arguments: str) -> Iterator[str]:
-    """`python -m moto_snowdevice -p 0 ARGUMENTS`, until SIGTERM; it must then exit 0."""
-    with tempfile.TemporaryFile(mode="w+") as log:
-        server = subprocess.Popen(
-            [sys.executable, "-m", "moto_snowdevice", "-p", "0", *arguments],
-            stdout=subprocess.PIPE,
-            stderr=log,
-            text=True,
-            env={**os.environ, "PYTHONUNBUFFERED": "1"},
-        )
-        assert server.stdout is not None
-        try:
-            found = None
-            for line in server.stdout:
-                found = LISTENING.search(line)
-                if found:
-                    break
-            log.seek(0)
-            assert found is not None, f"the server stopped before listening:\n{log.read()}"
-            yield found.group(1)
-        finally:
-            server.send_signal(signal.SIGTERM)
-            try:
-                returncode = server.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                server.kill()
-                server.wait()
-                raise
-            finally:
-                server.stdout.close()
-        assert returncode == 0
 
 
 @pytest.fixture
@@ -471,10 +433,11 @@ def test_other_moto_services_are_served_at_the_same_address(sdm_server: str) -> 
 
 
 def test_the_command_line_seeds_the_sample_fleet_in_each_region() -> None:
-    with command_line_server("--fleet", "sample") as url:
-        assert device_ids(client_at(url, REGION)) == sample_ids(REGION)
-        assert device_ids(client_at(url, OTHER_REGION)) == sample_ids(OTHER_REGION)
+    with MockServerProcess("--fleet", "sample") as server:
+        assert device_ids(client_at(server.url, REGION)) == sample_ids(REGION)
+        assert device_ids(client_at(server.url, OTHER_REGION)) == sample_ids(OTHER_REGION)
     assert (len(sample_ids(REGION)), len(sample_ids(OTHER_REGION))) == (2, 1)
+    assert server.returncode == 0
 
 
 def test_the_command_line_refuses_an_unknown_fleet_with_one_line_and_no_traceback() -> None:

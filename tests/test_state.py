@@ -1,7 +1,6 @@
 """State that survives a restart: `--state FILE` on the server command."""
 
 import json
-import re
 import signal
 import subprocess
 import sys
@@ -18,34 +17,17 @@ from moto import mock_aws
 import moto_snowdevice
 from moto_snowdevice import _state
 from moto_snowdevice.exceptions import ThrottlingException
+from moto_snowdevice.pytest_plugin import MockServerProcess
 
 SAMPLE_DEVICE = "smd-fictbgr3rbcjeqa5"
-LISTENING = re.compile(r"listening on (http://\S+)")
 
 
 @contextmanager
 def server(*arguments: str, stop: int = signal.SIGTERM) -> Iterator[str]:
     """A server process with the given arguments; stopped with `stop`, which must end it cleanly."""
-    process = subprocess.Popen(
-        [sys.executable, "-m", "moto_snowdevice", "-p", "0", *arguments],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
-    )
-    assert process.stdout is not None
-    url = None
-    for line in process.stdout:
-        found = LISTENING.search(line)
-        if found:
-            url = found.group(1)
-            break
-    assert url, "the server stopped before listening"
-    try:
-        yield url
-    finally:
-        process.send_signal(stop)
-        assert process.wait(timeout=30) == 0
-        process.stdout.close()
+    with MockServerProcess(*arguments) as process:
+        yield process.url
+        assert process.stop(stop) == 0
 
 
 def client(url: str, region: str = "us-east-1") -> Any:
