@@ -164,6 +164,8 @@ def simulate_cancel_race(
     """
     if not isinstance(enabled, bool):
         raise ValidationException("enabled must be true or false")
+    if managed_device_id is not None and not isinstance(managed_device_id, str):
+        raise ValidationException("managedDeviceId must be a string")
     backend = backend_for(account_id, region_name)
     with backend.lock:
         backend.set_cancel_race(enabled, managed_device_id)
@@ -184,10 +186,10 @@ def inject_fault(
     that chance, drawn from moto's seedable random source (`/moto-api/seed`), until `count` calls
     have failed or, without a count, until the faults are cleared. A failed call changes nothing.
     """
-    documented = _DOCUMENTED_ERRORS.get(operation)
+    documented = _DOCUMENTED_ERRORS.get(operation) if isinstance(operation, str) else None
     if documented is None:
         raise ValidationException(f"operation must be one of {', '.join(_DOCUMENTED_ERRORS)}, not {operation!r}")
-    if error not in documented:
+    if not isinstance(error, str) or error not in documented:
         raise ValidationException(f"{operation} documents only {', '.join(documented)}, not {error!r}")
     if count is not None and (not isinstance(count, int) or isinstance(count, bool) or count < 1):
         raise ValidationException(f"count must be a whole number of at least 1, not {count!r}")
@@ -207,6 +209,8 @@ def clear_faults(
     region_name: str | None = None,
 ) -> None:
     """Remove the injected faults of one operation, or all of them, in an account and region."""
+    if operation is not None and (not isinstance(operation, str) or operation not in _DOCUMENTED_ERRORS):
+        raise ValidationException(f"operation must be one of {', '.join(_DOCUMENTED_ERRORS)}, not {operation!r}")
     backend = backend_for(account_id, region_name)
     with backend.lock:
         backend.clear_faults(operation)
