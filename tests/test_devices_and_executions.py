@@ -5,7 +5,6 @@ CancelTask against running work, and the documented cancel race."""
 
 import json
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -13,12 +12,13 @@ from typing import Any
 import boto3
 import pytest
 import requests
-from botocore.exceptions import ClientError
 from moto.core import DEFAULT_ACCOUNT_ID
 from moto.moto_api import state_manager
 
 import moto_snowdevice
 from moto_snowdevice.exceptions import ResourceNotFoundException, ValidationException
+
+from helpers import device_arn, refused
 
 SERVICE = "snow-device-management"
 REGION = "us-east-1"
@@ -56,22 +56,6 @@ INSTANCE_C = {"instanceId": "s.i-5e7a1c3b9d2f4e333", "state": {"code": 0, "name"
 
 def client(region: str = REGION) -> Any:
     return boto3.client(SERVICE, region_name=region)
-
-
-@contextmanager
-def refused(code: str, status: int, *words: str) -> Iterator[None]:
-    """The block's call fails with this error code and HTTP status, its message naming each word."""
-    with pytest.raises(ClientError) as caught:
-        yield
-    error = caught.value.response
-    assert error["Error"]["Code"] == code
-    assert error["ResponseMetadata"]["HTTPStatusCode"] == status
-    for word in words:
-        assert word in error["Error"]["Message"]
-
-
-def device_arn(device_id: str, region: str = REGION, account: str = DEFAULT_ACCOUNT_ID) -> str:
-    return f"arn:aws:snow-device-management:{region}:{account}:managed-device/{device_id}"
 
 
 def device_ids(sdm: Any, **params: Any) -> list[str]:

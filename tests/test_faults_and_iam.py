@@ -20,13 +20,15 @@ from botocore.config import Config
 from botocore.credentials import Credentials
 from botocore.exceptions import ClientError
 from moto import mock_aws, settings
-from moto.core import DEFAULT_ACCOUNT_ID, set_initial_no_auth_action_count
+from moto.core import set_initial_no_auth_action_count
 from moto.core.authorization import ActionAuthenticatorMixin
 from moto.moto_api._internal import mock_random
 
 import moto_snowdevice
 from moto_snowdevice import clear_faults, inject_fault
 from moto_snowdevice.exceptions import ValidationException
+
+from helpers import device_arn, refused, task_arn
 
 SERVICE = "snow-device-management"
 REGION = "us-east-1"
@@ -54,31 +56,12 @@ def client(region: str = REGION, config: Config = NO_RETRY, **keys: Any) -> Any:
     return boto3.client(SERVICE, region_name=region, config=config, **keys)
 
 
-@contextmanager
-def refused(code: str, status: int) -> Iterator[dict[str, Any]]:
-    """The block's call fails with this error code and HTTP status; yields the error response."""
-    response: dict[str, Any] = {}
-    with pytest.raises(ClientError) as caught:
-        yield response
-    response.update(caught.value.response)
-    assert response["Error"]["Code"] == code
-    assert response["ResponseMetadata"]["HTTPStatusCode"] == status
-
-
 def new_task(sdm: Any, device: str, **params: Any) -> str:
     return sdm.create_task(targets=[device], command=REBOOT, **params)["taskId"]
 
 
 def task_ids(sdm: Any) -> list[str]:
     return [task["taskId"] for task in sdm.list_tasks()["tasks"]]
-
-
-def task_arn(task_id: str, region: str = REGION, account: str = DEFAULT_ACCOUNT_ID) -> str:
-    return f"arn:aws:snow-device-management:{region}:{account}:task/{task_id}"
-
-
-def device_arn(device_id: str, region: str = REGION, account: str = DEFAULT_ACCOUNT_ID) -> str:
-    return f"arn:aws:snow-device-management:{region}:{account}:managed-device/{device_id}"
 
 
 def outcomes(sdm: Any, calls: int) -> list[bool]:

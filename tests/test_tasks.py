@@ -3,8 +3,6 @@ CancelTask, ListTasks, tags, and how errors look on the wire."""
 
 import json
 import re
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
 import boto3
@@ -16,6 +14,8 @@ from moto.core import DEFAULT_ACCOUNT_ID
 
 import moto_snowdevice
 from moto_snowdevice.models import Execution
+
+from helpers import device_arn, refused, task_arn
 
 SERVICE = "snow-device-management"
 REGION = "us-east-1"
@@ -35,32 +35,12 @@ def client(region: str = REGION) -> Any:
     return boto3.client(SERVICE, region_name=region)
 
 
-@contextmanager
-def refused(code: str, status: int, *words: str) -> Iterator[None]:
-    """The block's call fails with this error code and HTTP status, its message naming each word."""
-    with pytest.raises(ClientError) as caught:
-        yield
-    error = caught.value.response
-    assert error["Error"]["Code"] == code
-    assert error["ResponseMetadata"]["HTTPStatusCode"] == status
-    for word in words:
-        assert word in error["Error"]["Message"]
-
-
 def new_task(sdm: Any, device: str, **params: Any) -> str:
     return sdm.create_task(targets=[device], command=REBOOT, **params)["taskId"]
 
 
 def task_ids(sdm: Any, **params: Any) -> list[str]:
     return [task["taskId"] for task in sdm.list_tasks(**params)["tasks"]]
-
-
-def task_arn(task_id: str, region: str = REGION, account: str = DEFAULT_ACCOUNT_ID) -> str:
-    return f"arn:aws:snow-device-management:{region}:{account}:task/{task_id}"
-
-
-def device_arn(device_id: str, region: str = REGION, account: str = DEFAULT_ACCOUNT_ID) -> str:
-    return f"arn:aws:snow-device-management:{region}:{account}:managed-device/{device_id}"
 
 
 def all_pages(sdm: Any, **params: Any) -> list[dict[str, Any]]:
