@@ -182,7 +182,9 @@ def bench_pagination(small: int) -> None:
             if operation != "ListExecutions"
             else f"ListExecutions of one task, {small * 10} vs {small} tasks stored"
         )
-        report("pagination", what, f"{growth:.1f}x ({by_size[small]:.3f} s -> {by_size[small * 10]:.3f} s)", "<= 13x")
+        before, after = by_size[small], by_size[small * 10]
+        unit, scale = ("ms", 1e3) if operation != "ListExecutions" else ("us", 1e6)
+        report("pagination", what, f"{growth:.1f}x ({before * scale:.0f} {unit} -> {after * scale:.0f} {unit})", "<= 13x")
 
 
 def bench_memory(tasks: int) -> None:
