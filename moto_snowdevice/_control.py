@@ -223,7 +223,7 @@ def _json_body(request: Any) -> Any:
     raw = request.get_data() if hasattr(request, "get_data") else request.body
     try:
         return json.loads(raw or b"{}")
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):
         raise ValidationException("the request body is not valid JSON") from None
 
 

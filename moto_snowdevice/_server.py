@@ -16,6 +16,7 @@ from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_ba
 from cheroot import wsgi
 from werkzeug.datastructures import EnvironHeaders
 from werkzeug.http import HTTP_STATUS_CODES
+from werkzeug.wsgi import get_input_stream
 
 from . import _schemas, _state
 from ._control import load_fleet
@@ -36,11 +37,8 @@ class _ServiceRequest:
         self.headers = EnvironHeaders(environ)
 
     def get_data(self) -> bytes:
-        try:
-            length = int(self.environ.get("CONTENT_LENGTH") or 0)
-        except ValueError:
-            length = 0
-        return self.environ["wsgi.input"].read(length) if length > 0 else b""
+        # werkzeug's reading honours Content-Length and chunked bodies alike
+        return get_input_stream(self.environ, safe_fallback=False).read()
 
 
 class SnowDeviceManagementApplication:

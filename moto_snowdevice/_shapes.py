@@ -245,6 +245,8 @@ class OperationRules:
                 document = json.loads(body)
             except (ValueError, UnicodeDecodeError) as error:
                 raise InvalidInput(f"The request body is not valid JSON: {error}") from None
+            except RecursionError:
+                raise InvalidInput("The request body is nested too deeply") from None
             if not isinstance(document, dict):
                 raise InvalidInput("The request body must be a JSON object")
             for name in self.body_members:
@@ -274,12 +276,15 @@ class OperationRules:
         return params
 
 
+_INTEGER = re.compile(r"-?[0-9]+")
+
+
 def _from_query(value: str, type_name: str, name: str) -> Any:
+    # Plain decimal digits only: Python's int() would also take " 5" and "1_0"
     if type_name in ("integer", "long"):
-        try:
-            return int(value)
-        except ValueError:
+        if not _INTEGER.fullmatch(value):
             _fail(value, name, "be an integer")
+        return int(value)
     return value
 
 

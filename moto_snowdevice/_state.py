@@ -157,7 +157,7 @@ def load(path: str | Path) -> int:
         raise StateFileError(f"{path}: {invalid.message}") from None
     except KeyError as missing:
         raise StateFileError(f"{path}: cannot load state: missing {missing}") from None
-    except (OSError, UnicodeDecodeError, ValueError, TypeError, AttributeError) as error:
+    except (OSError, UnicodeDecodeError, ValueError, TypeError, AttributeError, RecursionError) as error:
         reason = str(error).splitlines()[0] if str(error) else type(error).__name__
         raise StateFileError(f"{path}: cannot load state: {reason}") from None
     for backend in built:
