@@ -5,7 +5,7 @@ CancelTask against running work, and the documented cancel race."""
 
 import json
 from collections.abc import Callable, Iterator
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +14,7 @@ import pytest
 import requests
 from moto.core import DEFAULT_ACCOUNT_ID
 from moto.moto_api import state_manager
+from moto.moto_api._internal import managed_state_model
 
 import moto_snowdevice
 from moto_snowdevice.exceptions import ResourceNotFoundException, ValidationException
@@ -679,6 +680,36 @@ def test_with_manual_progression_twice_each_step_takes_two_describes(
     task = new_task(sdm, device)
     states = [execution(sdm, task, device)["state"] for _ in range(4)]
     assert states == ["QUEUED", "IN_PROGRESS", "IN_PROGRESS", "SUCCEEDED"]
+    assert task_state(sdm, task) == "COMPLETED"
+
+
+class Clock:
+    """Stands in for datetime in moto's managed state model, so time progression needs no sleeping."""
+
+    def __init__(self) -> None:
+        self.current = datetime(2026, 1, 1)
+
+    def now(self) -> datetime:
+        return self.current
+
+
+def test_with_time_progression_an_execution_moves_one_step_each_period(
+    sdm: Any, device: str, transition: SetTransition, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    clock = Clock()
+    monkeypatch.setattr(managed_state_model, "datetime", clock)
+    transition({"progression": "time", "seconds": 60})
+    task = new_task(sdm, device)
+
+    states = [execution_states(sdm, task)[device]]
+    clock.current += timedelta(seconds=30)
+    states.append(execution_states(sdm, task)[device])
+    clock.current += timedelta(seconds=31)
+    states.append(execution_states(sdm, task)[device])
+    clock.current += timedelta(seconds=61)
+    states.append(execution_states(sdm, task)[device])
+
+    assert states == ["QUEUED", "QUEUED", "IN_PROGRESS", "SUCCEEDED"]
     assert task_state(sdm, task) == "COMPLETED"
 
 

@@ -584,3 +584,42 @@ def test_sdm_client_state_does_not_leak_from_one_test_to_the_next(pytester: pyte
     result = pytester.runpytest_subprocess("-p", "no:cacheprovider", timeout=180)
 
     result.assert_outcomes(passed=2)
+
+
+def test_the_plugins_fixtures_work_under_pytest_xdist_with_a_server_per_worker(
+    pytester: pytest.Pytester,
+) -> None:
+    # Each test creates the same task names in its own mock and its own (or a reset) server:
+    # shared ports, files or state between workers would make some of them fail
+    pytester.makepyfile(
+        test_parallel="""
+        import boto3
+        import pytest
+        import requests
+
+        import moto_snowdevice
+
+
+        @pytest.mark.parametrize("round", range(8))
+        def test_in_process_and_server_state_belong_to_this_test(round, sdm_client, sdm_server):
+            device = moto_snowdevice.add_device({"managedDeviceId": "smd-parallel000001"})
+            sdm_client.create_task(targets=[device], command={"reboot": {}})
+            assert len(sdm_client.list_tasks()["tasks"]) == 1
+
+            requests.post(
+                f"{sdm_server}/moto-api/snow-device-management/devices",
+                json={"device": {"managedDeviceId": "smd-parallel000001"}},
+                timeout=30,
+            ).raise_for_status()
+            served = boto3.client(
+                "snow-device-management", region_name="us-east-1", endpoint_url=sdm_server,
+                aws_access_key_id="testing", aws_secret_access_key="testing",
+            )
+            served.create_task(targets=["smd-parallel000001"], command={"reboot": {}})
+            assert len(served.list_tasks()["tasks"]) == 1
+        """
+    )
+
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-n", "2", timeout=300)
+
+    result.assert_outcomes(passed=8)
