@@ -71,6 +71,8 @@ class SnowDeviceManagementResponse(BaseResponse):
         rules, match = found
         self.operation = rules.name
         self.uri = f"{url.scheme}://{url.netloc}{path}" + (f"?{url.query}" if url.query else "")
+        # What moto's IAM check signs as the path (moto up to 5.2.1 reads it from `uri`)
+        self.path = self.raw_path = path
         self.method = method
         self.headers = request.headers
         if "host" not in self.headers and not hasattr(request, "environ"):
