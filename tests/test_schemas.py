@@ -47,3 +47,18 @@ def test_a_response_with_a_member_its_shape_lacks_is_a_mismatch() -> None:
 def test_an_error_body_without_a_message_is_a_mismatch() -> None:
     with pytest.raises(_schemas.ResponseMismatch, match="error"):
         _schemas.check_response("CancelTask", 404, {"Message": "not found"})
+
+
+def test_the_state_names_the_mock_uses_are_the_models() -> None:
+    from moto_snowdevice import models
+    from moto_snowdevice._shapes import SERVICE_MODEL
+
+    def enum(shape: str) -> set[str]:
+        return set(SERVICE_MODEL.shape_for(shape).enum)
+
+    assert {models.TASK_IN_PROGRESS, models.TASK_CANCELED, models.TASK_COMPLETED} == enum("TaskState")
+    assert models.FINAL_EXECUTION_STATES | {models.QUEUED, models.IN_PROGRESS} == enum("ExecutionState")
+    transitions = set(models.EXECUTION_TRANSITIONS)
+    for targets in models.EXECUTION_TRANSITIONS.values():
+        transitions |= targets
+    assert transitions <= enum("ExecutionState")
