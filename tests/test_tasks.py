@@ -113,6 +113,22 @@ def test_a_task_is_not_visible_from_another_account(
         sdm.describe_task(taskId=task_id)
 
 
+def test_the_x_moto_account_id_header_chooses_the_account(sdm: Any, device: str) -> None:
+    task_id = new_task(sdm, device)
+    other = client(REGION)
+    other.meta.events.register(
+        "before-sign.snow-device-management.*",
+        lambda request, **_: request.headers.__setitem__("x-moto-account-id", OTHER_ACCOUNT),
+    )
+    moto_snowdevice.add_device({"managedDeviceId": "smd-otheraccount001"}, account_id=OTHER_ACCOUNT)
+
+    created = other.create_task(targets=["smd-otheraccount001"], command=REBOOT)
+
+    assert created["taskArn"] == task_arn(created["taskId"], account=OTHER_ACCOUNT)
+    assert task_ids(other) == [created["taskId"]]
+    assert task_ids(sdm) == [task_id]
+
+
 def test_a_device_can_be_targeted_only_from_its_own_account_and_region(
     aws: None, monkeypatch: pytest.MonkeyPatch
 ) -> None:
