@@ -8,7 +8,7 @@ import sys
 import time
 import zlib
 from collections import deque
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from threading import RLock
 from typing import Any, ClassVar
 
@@ -37,7 +37,7 @@ RUNS_ON_DEVICE = frozenset({IN_PROGRESS, SUCCEEDED, FAILED})
 
 EXECUTION_MODEL = "snow-device-management::execution"
 # What the state manager moves an execution through when nothing else decides
-_EXECUTION_PROGRESSION = [(QUEUED, IN_PROGRESS), (IN_PROGRESS, SUCCEEDED)]
+_EXECUTION_PROGRESSION: list[tuple[str | None, str]] = [(QUEUED, IN_PROGRESS), (IN_PROGRESS, SUCCEEDED)]
 # Executions stay QUEUED until something advances them: by default each DescribeExecution advances one step
 state_manager.register_default_transition(
     EXECUTION_MODEL, transition={"progression": "manual", "times": 1}
@@ -193,7 +193,7 @@ class Execution(ManagedState, BaseModel):
         if self._status == QUEUED and (device.running is not None or device.head() is not self):
             # Polling work that waits behind another task banks no progress
             self._tick = 0
-        return self._status
+        return self._status  # type: ignore[return-value]  # never None: it starts QUEUED
 
     def progress(self) -> None:
         """Apply the state manager's progression to this execution alone."""
@@ -201,7 +201,7 @@ class Execution(ManagedState, BaseModel):
         if before in FINAL_EXECUTION_STATES:
             return
         after = self.status
-        if after != before:
+        if after is not None and after != before:
             self._status = before
             self.move_to(after, self.task.backend._now())
 
@@ -352,20 +352,21 @@ class _Pages:
 
 
 def paginate(
-    items: list[Any],
+    items: Sequence[Any],
     keep: Callable[[Any], bool] | None,
     max_results: int | None,
     next_token: str | None,
     *scope: Any,
 ) -> tuple[list[Any], str | None]:
-    """One page of `items` (a list that only grows at its end) and the token for the next one.
+    """One page of `items` (a sequence that only grows at its end) and the token for the next one.
 
     The token holds the position to go on from, so a page costs O(page), never a rescan.
     """
     position = _Pages.start(next_token, *scope)
     limit = max_results or 100
+    page: list[Any]
     if keep is None:
-        page = items[position : position + limit]
+        page = list(items[position : position + limit])
         position += len(page)
         more = position < len(items)
     else:
