@@ -189,11 +189,13 @@ class Execution(ManagedState, BaseModel):
         if self._status in FINAL_EXECUTION_STATES:
             return self._status
         device = self.device
-        device.settle()
-        if self._status == QUEUED and (device.running is not None or device.head() is not self):
-            # Polling work that waits behind another task banks no progress
-            self._tick = 0
-        return self._status  # type: ignore[return-value]  # never None: it starts QUEUED
+        # Reads from outside a request (moto's dashboard) must not race the requests that move work on
+        with self.task.backend.lock:
+            device.settle()
+            if self._status == QUEUED and (device.running is not None or device.head() is not self):
+                # Polling work that waits behind another task banks no progress
+                self._tick = 0
+            return self._status  # type: ignore[return-value]  # never None: it starts QUEUED
 
     def progress(self) -> None:
         """Apply the state manager's progression to this execution alone."""
