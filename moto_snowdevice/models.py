@@ -143,6 +143,11 @@ class ManagedDevice(BaseModel):
     def associated_with_job(self) -> str | None:
         return self.document.get("associatedWithJob")
 
+    def resource_summary(self, instance: dict[str, Any]) -> dict[str, str]:
+        """An instance as ListDeviceResources reports it, with an EC2-style ARN."""
+        instance_id = instance["instanceId"]
+        return {"resourceType": EC2_INSTANCE, "id": instance_id, "arn": self.instance_arn_prefix + instance_id}
+
     def head(self) -> "Execution | None":
         """The oldest execution still waiting for this device."""
         queue = self.queue
@@ -460,7 +465,7 @@ class SnowDeviceManagementBackend(BaseBackend):
         device = self.get_device(managed_device_id)
         # EC2 instances are the only resource type a device reports
         instances = device.instances if resource_type in (None, EC2_INSTANCE) else []
-        return paginate(
+        page, next_token = paginate(
             instances,
             None,
             max_results,
@@ -471,6 +476,7 @@ class SnowDeviceManagementBackend(BaseBackend):
             managed_device_id,
             resource_type,
         )
+        return [device.resource_summary(instance) for instance in page], next_token
 
     def describe_device_ec2_instances(
         self, managed_device_id: str, instance_ids: list[str]

@@ -23,7 +23,6 @@ from ._shapes import (
 )
 from .exceptions import AccessDeniedException, SnowDeviceManagementError, ValidationException
 from .models import (
-    EC2_INSTANCE,
     SnowDeviceManagementBackend,
     Task,
     snowdevicemanagement_backends,
@@ -279,22 +278,12 @@ class SnowDeviceManagementResponse(BaseResponse):
 
     def list_device_resources(self) -> dict[str, Any]:
         params = self.params
-        managed_device_id = params["managedDeviceId"]
-        instances, next_token = self.backend.list_device_resources(
-            managed_device_id=managed_device_id,
+        resources, next_token = self.backend.list_device_resources(
+            managed_device_id=params["managedDeviceId"],
             resource_type=params.get("type"),
             max_results=params.get("maxResults"),
             next_token=params.get("nextToken"),
         )
-        device = self.backend.get_device(managed_device_id)
-        resources = [
-            {
-                "resourceType": EC2_INSTANCE,
-                "id": instance["instanceId"],
-                "arn": device.instance_arn_prefix + instance["instanceId"],
-            }
-            for instance in instances
-        ]
         return _present({"resources": resources, "nextToken": next_token})
 
     def describe_device_ec2_instances(self) -> dict[str, Any]:
