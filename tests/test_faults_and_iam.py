@@ -3,10 +3,6 @@ managed-device ARNs as resources, and isolation between accounts and regions."""
 
 import json
 import os
-import re
-import subprocess
-import sys
-import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -27,6 +23,7 @@ from moto.moto_api._internal import mock_random
 import moto_snowdevice
 from moto_snowdevice import clear_faults, inject_fault
 from moto_snowdevice.exceptions import ValidationException
+from moto_snowdevice.pytest_plugin import MockServerProcess
 
 from helpers import device_arn, refused, task_arn
 
@@ -41,7 +38,6 @@ DUMMY_KEYS = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"
 # One attempt in all. botocore reads retries' max_attempts as retries after the first attempt
 # (max_attempts 1 is total_max_attempts 2), so only total_max_attempts 1 turns retrying off
 NO_RETRY = Config(retries={"total_max_attempts": 1, "mode": "standard"})
-LISTENING = re.compile(r"listening on (http://\S+)")
 USER = "operator"
 ALLOW_ALL = {"Effect": "Allow", "Action": "snow-device-management:*", "Resource": "*"}
 # The IAM calls that set up one user: CreateUser, PutUserPolicy (when it has one), CreateAccessKey
@@ -114,33 +110,9 @@ def signed(method: str, url: str, access_key: str, secret_key: str) -> requests.
 
 @contextmanager
 def mock_server(env: dict[str, str]) -> Iterator[str]:
-    """`python -m moto_snowdevice -p 0` in its own process with extra environment; yields its URL."""
-    with tempfile.TemporaryFile(mode="w+") as log:
-        server = subprocess.Popen(
-            [sys.executable, "-m", "moto_snowdevice", "-p", "0"],
-            stdout=subprocess.PIPE,
-            stderr=log,
-            text=True,
-            env={**os.environ, "PYTHONUNBUFFERED": "1", **env},
-        )
-        assert server.stdout is not None
-        try:
-            found = None
-            for line in server.stdout:
-                found = LISTENING.search(line)
-                if found:
-                    break
-            log.seek(0)
-            assert found is not None, f"the server stopped before listening:\n{log.read()}"
-            yield found.group(1)
-        finally:
-            server.terminate()
-            try:
-                server.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                server.kill()
-                server.wait()
-            server.stdout.close()
+    """A mock server in its own process with extra environment; yields its URL."""
+    with MockServerProcess(env=env) as server:
+        yield server.url
 
 
 @pytest.fixture
