@@ -1,4 +1,5 @@
-"""State that survives a restart of the mock server: devices, tasks, executions and tags (never faults).
+"""State that survives a restart of the mock server: devices, tasks, executions, tags and field
+conditions (connectivity, the execution timeout, outcome weights); never injected faults.
 
 The file is JSON, written atomically (a temporary file beside it, then a rename). Loading builds every
 backend completely before any of them replaces the running state, so a bad file changes nothing.
@@ -14,6 +15,8 @@ from ._shapes import SERVICE_MODEL
 from .exceptions import ValidationException
 from .models import (
     IN_PROGRESS,
+    OUTCOME_STATES,
+    ManagedDevice,
     SnowDeviceManagementBackend,
     Task,
     check_device_document,
@@ -34,6 +37,8 @@ def _dump_backend(backend: SnowDeviceManagementBackend) -> dict[str, Any]:
         "region": backend.region_name,
         "takesWorkBeforeCancel": backend.takes_work_before_cancel,
         "lastTime": backend._last_time,
+        "executionTimeout": backend.execution_timeout,
+        "outcomeWeights": backend.outcome_weights,
         "devices": [
             {
                 "device": {
@@ -43,6 +48,7 @@ def _dump_backend(backend: SnowDeviceManagementBackend) -> dict[str, Any]:
                     "instances": device.instances,
                 },
                 "takesWorkBeforeCancel": device.takes_work_before_cancel,
+                **_dump_field_conditions(device),
             }
             for device in backend._device_order
         ],
@@ -60,10 +66,9 @@ def _dump_backend(backend: SnowDeviceManagementBackend) -> dict[str, Any]:
                 "executions": [
                     {
                         "managedDeviceId": execution.managed_device_id,
-                        "state": execution._status,
+                        "state": execution.state,
                         "startedAt": execution.started_at,
                         "lastUpdatedAt": execution.last_updated_at,
-                        "tick": execution._tick,
                     }
                     for execution in task.executions
                 ],
@@ -75,6 +80,30 @@ def _dump_backend(backend: SnowDeviceManagementBackend) -> dict[str, Any]:
             for token, (fingerprint, task) in backend._client_tokens.items()
         },
     }
+
+
+def _dump_field_conditions(device: ManagedDevice) -> dict[str, Any]:
+    return {
+        "online": device.online,
+        "outcomeWeights": device.outcome_weights,
+        "polls": device.polls,
+        "pacedFrom": device.paced_from,
+    }
+
+
+def _load_field_conditions(device: ManagedDevice, entry: dict[str, Any]) -> None:
+    device.online = bool(entry.get("online", True))
+    device.outcome_weights = _weights(entry.get("outcomeWeights"))
+    device.polls = int(entry.get("polls", 0))
+    device.paced_from = float(entry.get("pacedFrom", device.paced_from))
+
+
+def _weights(saved: Any) -> dict[str, float] | None:
+    if saved is None:
+        return None
+    if not isinstance(saved, dict) or not set(saved) <= OUTCOME_STATES:
+        raise ValueError(f"bad outcome weights {saved!r}")
+    return {state: float(weight) for state, weight in saved.items()}
 
 
 def dump() -> dict[str, Any]:
@@ -105,6 +134,9 @@ def save(path: str | Path) -> None:
 def _build_backend(data: dict[str, Any]) -> SnowDeviceManagementBackend:
     backend = SnowDeviceManagementBackend(data["region"], data["accountId"])
     backend.takes_work_before_cancel = bool(data.get("takesWorkBeforeCancel", False))
+    timeout = data.get("executionTimeout")
+    backend.execution_timeout = None if timeout is None else float(timeout)
+    backend.outcome_weights = _weights(data.get("outcomeWeights"))
     for entry in data["devices"]:
         device = backend.add_device(check_device_document(entry["device"]))
         device.takes_work_before_cancel = bool(entry.get("takesWorkBeforeCancel", False))
@@ -122,17 +154,19 @@ def _build_backend(data: dict[str, Any]) -> SnowDeviceManagementBackend:
                 raise ValueError(f"task {task.task_id} has no target {execution_data['managedDeviceId']}")
             if execution_data["state"] not in EXECUTION_STATES:
                 raise ValueError(f"unknown execution state {execution_data['state']!r}")
-            execution._status = execution_data["state"]
+            execution.state = execution_data["state"]
             execution.started_at = execution_data.get("startedAt")
             execution.last_updated_at = float(execution_data["lastUpdatedAt"])
-            execution._tick = int(execution_data.get("tick", 0))
-            if execution._status == IN_PROGRESS:
+            if execution.state == IN_PROGRESS:
                 execution.device.running = execution
         backend.tasks[task.task_id] = task
         backend._task_order.append(task)
         tasks[task.task_id] = task
         if saved.get("tags"):
             backend.tag_resource(task.arn, saved["tags"])
+    for entry in data["devices"]:
+        # After the tasks: queuing them restarts an idle device's pace
+        _load_field_conditions(backend.devices[entry["device"]["managedDeviceId"]], entry)
     backend._client_tokens = {
         token: (fingerprint, tasks[task_id]) for token, (fingerprint, task_id) in data["clientTokens"].items()
     }

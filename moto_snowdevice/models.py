@@ -10,17 +10,16 @@ import zlib
 from collections import deque
 from collections.abc import Callable, Iterable, Sequence
 from threading import RLock
-from typing import Any, ClassVar
+from typing import Any, ClassVar, NamedTuple, NoReturn
 
 from moto.core.base_backend import BackendDict, BaseBackend
 from moto.core.common_models import BaseModel
 from moto.core.model_instances import model_data
 from moto.moto_api import state_manager
 from moto.moto_api._internal import mock_random
-from moto.moto_api._internal.managed_state_model import ManagedState
 from moto.utilities.tagging_service import TaggingService
 
-from ._shapes import SERVICE_MODEL, SERVICE_NAME, InvalidInput, compile_check
+from ._shapes import SERVICE_MODEL, SERVICE_NAME, InvalidInput, _describe, compile_check
 from .exceptions import ResourceNotFoundException, SnowDeviceManagementError, ValidationException
 
 # TaskState and ExecutionState of the service model
@@ -28,6 +27,8 @@ TASK_IN_PROGRESS, TASK_CANCELED, TASK_COMPLETED = "IN_PROGRESS", "CANCELED", "CO
 QUEUED, IN_PROGRESS, CANCELED = "QUEUED", "IN_PROGRESS", "CANCELED"
 SUCCEEDED, FAILED, REJECTED, TIMED_OUT = "SUCCEEDED", "FAILED", "REJECTED", "TIMED_OUT"
 FINAL_EXECUTION_STATES = frozenset({CANCELED, FAILED, SUCCEEDED, REJECTED, TIMED_OUT})
+# How a device's work may end, the ends set_execution_outcomes weighs; CANCELED is the cloud's doing
+OUTCOME_STATES = FINAL_EXECUTION_STATES - {CANCELED}
 # Where an explicit command may move an execution; a device runs the work in IN_PROGRESS
 EXECUTION_TRANSITIONS = {
     QUEUED: frozenset({IN_PROGRESS, SUCCEEDED, FAILED, TIMED_OUT, REJECTED, CANCELED}),
@@ -36,14 +37,19 @@ EXECUTION_TRANSITIONS = {
 RUNS_ON_DEVICE = frozenset({IN_PROGRESS, SUCCEEDED, FAILED})
 
 EXECUTION_MODEL = "snow-device-management::execution"
-# What the state manager moves an execution through when nothing else decides
-_EXECUTION_PROGRESSION: list[tuple[str | None, str]] = [(QUEUED, IN_PROGRESS), (IN_PROGRESS, SUCCEEDED)]
-# Executions stay QUEUED until something advances them: by default each DescribeExecution advances one step
+# Executions stay QUEUED until something moves them: by default each DescribeExecution of a device's
+# unfinished work moves that device's work one step
 state_manager.register_default_transition(
     EXECUTION_MODEL, transition={"progression": "manual", "times": 1}
 )
 
 EC2_INSTANCE = "AWS::EC2::Instance"
+
+# AWS's tagging conventions; the service model states no limits for its TagMap
+MAX_TAGS = 50
+MIN_TAG_KEY_LENGTH, MAX_TAG_KEY_LENGTH = 1, 128
+MAX_TAG_VALUE_LENGTH = 256
+RESERVED_TAG_PREFIX = "aws:"
 
 _ARN = re.compile(
     r"arn:(?P<partition>[^:]+):(?P<service>[^:]+):(?P<region>[^:]*):(?P<account>[^:]*):"
@@ -95,6 +101,45 @@ def _default_device(now: float) -> dict[str, Any]:
     }
 
 
+def check_tags(tags: dict[str, str], existing: dict[str, str] | None = None, field: str = "tags") -> None:
+    """AWS's tagging conventions (the service model states none): raises ValidationException on a breach.
+
+    At most 50 tags per resource once `tags` are added to `existing`, keys of 1 to 128 characters not
+    starting with `aws:` in any case, values of up to 256 characters.
+    """
+
+    def refuse(constraint: str) -> NoReturn:
+        raise ValidationException(
+            f"1 validation error detected: Value '{_describe(tags)}' at '{field}' failed to satisfy "
+            f"constraint: {constraint}"
+        )
+
+    if len(tags) > MAX_TAGS:
+        refuse(f"Member must have length less than or equal to {MAX_TAGS}")
+    for key, value in tags.items():
+        if not MIN_TAG_KEY_LENGTH <= len(key) <= MAX_TAG_KEY_LENGTH:
+            refuse(
+                f"Map keys must satisfy constraint: [Member must have length less than or equal to "
+                f"{MAX_TAG_KEY_LENGTH}, Member must have length greater than or equal to {MIN_TAG_KEY_LENGTH}]"
+            )
+        if key.lower().startswith(RESERVED_TAG_PREFIX):
+            refuse(
+                f"Map keys must satisfy constraint: [Member must not start with the reserved prefix "
+                f"'{RESERVED_TAG_PREFIX}' (in any case)] (key '{key}')"
+            )
+        if len(value) > MAX_TAG_VALUE_LENGTH:
+            refuse(
+                f"Map value must satisfy constraint: [Member must have length less than or equal to "
+                f"{MAX_TAG_VALUE_LENGTH}, Member must have length greater than or equal to 0]"
+            )
+    if existing:
+        total = len(existing.keys() | tags.keys())
+        if total > MAX_TAGS:
+            refuse(
+                f"A resource may have at most {MAX_TAGS} tags; with its {len(existing)} tags it would have {total}"
+            )
+
+
 def check_device_document(document: Any) -> dict[str, Any]:
     """The device document, checked against DescribeDevice's output shape plus `instances`."""
     if not isinstance(document, dict):
@@ -114,14 +159,51 @@ def check_device_document(document: Any) -> dict[str, Any]:
     for index, instance in enumerate(checked_instances, start=1):
         if not instance.get("instanceId"):
             raise ValidationException(f"device.instances.{index}.instanceId is required")
+    if checked.get("tags"):
+        check_tags(checked["tags"], field="device.tags")
     checked["instances"] = checked_instances
     return checked
+
+
+class Progression(NamedTuple):
+    """How moto's state manager lets devices work through their queues, read once per observation."""
+
+    kind: str  # "manual", "immediate" or "time"
+    times: int  # manual: DescribeExecutions of a device's unfinished work per step
+    seconds: float  # time: seconds per step
+
+    @classmethod
+    def current(cls) -> "Progression":
+        config = state_manager.get_transition(EXECUTION_MODEL)
+        kind = config.get("progression", "manual")
+        if kind == "immediate":
+            return cls("immediate", 1, 0.0)
+        if kind == "time":
+            return cls("time", 1, max(float(config.get("seconds", 0)), 0.0))
+        # A manual setting below one poll per step would never wait
+        return cls("manual", max(int(config.get("times", 1)), 1), 0.0)
+
+
+def _pick(weights: dict[str, float]) -> str | None:
+    """A key chosen by weight from moto's seedable random source; no draw when only one can win."""
+    candidates = [(state, weight) for state, weight in weights.items() if weight > 0]
+    if len(candidates) <= 1:
+        return candidates[0][0] if candidates else None
+    point = mock_random.random() * sum(weight for _, weight in candidates)
+    for state, weight in candidates:
+        point -= weight
+        if point < 0:
+            return state
+    return candidates[-1][0]
 
 
 class ManagedDevice(BaseModel):
     """A Snow Family device under management; its document is shaped like DescribeDevice's output."""
 
-    def __init__(self, backend: "SnowDeviceManagementBackend", document: dict[str, Any], now: float):
+    def __init__(
+        self, backend: "SnowDeviceManagementBackend", document: dict[str, Any], now: float, online: bool = True
+    ):
+        self.backend = backend
         self.managed_device_id: str = document.get("managedDeviceId") or _new_id("smd-")
         self.managed_device_arn = f"{backend.arn_prefix}managed-device/{self.managed_device_id}"
         self.arn = self.managed_device_arn
@@ -138,6 +220,14 @@ class ManagedDevice(BaseModel):
         self.queue: deque[Execution] = deque()
         self.running: Execution | None = None
         self.takes_work_before_cancel = False
+        # An offline device takes no work: its queue waits until it reaches out again
+        self.online = online
+        # DescribeExecutions of its unfinished work counted toward the next step (manual progression)
+        self.polls = 0
+        # When the wait for the next step began (time progression)
+        self.paced_from = now
+        # How its work ends, by weight; None: the account and region's setting
+        self.outcome_weights: dict[str, float] | None = None
 
     @property
     def associated_with_job(self) -> str | None:
@@ -151,82 +241,120 @@ class ManagedDevice(BaseModel):
     def head(self) -> "Execution | None":
         """The oldest execution still waiting for this device."""
         queue = self.queue
-        while queue and queue[0]._status != QUEUED:
+        while queue and queue[0].state != QUEUED:
             queue.popleft()
         return queue[0] if queue else None
 
-    def settle(self) -> None:
-        """Let the state manager move this device's work on, oldest first, one task at a time."""
-        while True:
-            running = self.running
-            if running is not None:
-                running.progress()
-                if self.running is running:
-                    return
-                continue
+    def has_work(self) -> bool:
+        return self.running is not None or self.head() is not None
+
+    def enqueue(self, execution: "Execution", now: float) -> None:
+        if not self.has_work():
+            # An idle device starts its pace when work arrives
+            self.paced_from = now
+            self.polls = 0
+        self.queue.append(execution)
+
+    def work(self, now: float, polls: int = 0) -> None:
+        """The one place where time or polls move this device's work on, oldest first, one task at a time.
+
+        Called whenever the device's work is observed at `now`; `polls` counts DescribeExecutions of its
+        unfinished work. Offline, it only lets the execution timeout end work, which is the cloud's doing.
+        """
+        if self.online and self.has_work():
+            progression = Progression.current()
+            if progression.kind == "time":
+                # A device works whether or not anyone looks: catch up on every period that has passed
+                while self.has_work() and self.paced_from + progression.seconds <= now:
+                    self.paced_from += progression.seconds
+                    self.step(self.paced_from)
+            else:
+                if progression.kind == "immediate":
+                    steps = -1  # until the queue is empty
+                else:
+                    self.polls += polls
+                    steps, self.polls = divmod(self.polls, progression.times)
+                while steps != 0 and self.step(None):
+                    steps -= 1
+        self.expire(now)
+
+    def step(self, at: float | None) -> bool:
+        """Finish the running work, or take the oldest queued work; False when there is none.
+
+        `at` is when the step happens (a fresh timestamp when None); work past its deadline ends first.
+        """
+        backend = self.backend
+        now = backend._now() if at is None else at
+        self.expire(now)
+        weights = backend.outcome_weights_for(self)
+        running = self.running
+        if running is not None:
+            ends = {state: weights.get(state, 0) for state in (SUCCEEDED, FAILED, TIMED_OUT)}
+            running.move_to(_pick(ends) or SUCCEEDED, now)
+            return True
+        head = self.head()
+        if head is None:
+            return False
+        rejected = weights.get(REJECTED, 0)
+        # Drawn here and at the end: each end's chance is its share of all the weights
+        start = _pick({IN_PROGRESS: sum(weights.values()) - rejected, REJECTED: rejected})
+        head.move_to(start or IN_PROGRESS, now)
+        return True
+
+    def expire(self, until: float) -> None:
+        """End, at its deadline, the work whose task was created longer ago than the execution timeout."""
+        limit = self.backend.execution_timeout
+        if limit is None:
+            return
+        running = self.running
+        if running is not None and running.task.created_at + limit <= until:
+            running.time_out(limit)
+        # Tasks are queued in creation order, so the expired work is the front of the queue
+        head = self.head()
+        while head is not None and head.task.created_at + limit <= until:
+            head.time_out(limit)
             head = self.head()
-            if head is None:
-                return
-            head.progress()
-            if head._status == QUEUED or self.running is head:
-                return
+
+    def restart_pace(self, now: float) -> None:
+        """Count the next step from `now`: after a reported change or a reach-out."""
+        self.polls = 0
+        self.paced_from = now
 
     def touch(self, now: float, **changes: Any) -> None:
         self.document.update(changes)
-        self.document["lastUpdatedAt"] = now
+        # A catch-up step or a deadline may lie before the latest change; lastUpdatedAt never goes back
+        self.document["lastUpdatedAt"] = max(now, self.document.get("lastUpdatedAt") or now)
 
 
-class Execution(ManagedState, BaseModel):
-    """The work of one task on one of its target devices, moved on by moto's state manager."""
+class Execution(BaseModel):
+    """The work of one task on one of its target devices; its device's `work` moves it on."""
 
     def __init__(self, task: "Task", device: ManagedDevice, execution_id: str, now: float):
-        super().__init__(EXECUTION_MODEL, _EXECUTION_PROGRESSION)
         self.task = task
         self.device = device
         self.managed_device_id = device.managed_device_id
         self.execution_id = execution_id
+        self.state = QUEUED
         self.started_at: float | None = None
         self.last_updated_at = now
 
     @property
-    def state(self) -> str:
-        """The current state, after any progression the state manager allows."""
-        if self._status in FINAL_EXECUTION_STATES:
-            return self._status
-        device = self.device
-        # Reads from outside a request (moto's dashboard) must not race the requests that move work on
-        with self.task.backend.lock:
-            device.settle()
-            if self._status == QUEUED and (device.running is not None or device.head() is not self):
-                # Polling work that waits behind another task banks no progress
-                self._tick = 0
-            return self._status  # type: ignore[return-value]  # never None: it starts QUEUED
+    def finished(self) -> bool:
+        return self.state in FINAL_EXECUTION_STATES
 
-    def progress(self) -> None:
-        """Apply the state manager's progression to this execution alone."""
-        before = self._status
-        if before in FINAL_EXECUTION_STATES:
-            return
-        after = self.status
-        if after is not None and after != before:
-            self._status = before
-            self.move_to(after, self.task.backend._now())
-
-    def _get_next_status(self, previous: str | None) -> str | None:
-        if previous == QUEUED:
-            device = self.device
-            return IN_PROGRESS if device.running is None and device.head() is self else QUEUED
-        return super()._get_next_status(previous)
+    def time_out(self, limit: float) -> None:
+        # At its deadline, unless it changed later than that (the timeout was set after the change)
+        self.move_to(TIMED_OUT, max(self.task.created_at + limit, self.last_updated_at))
 
     def move_to(self, state: str, now: float) -> None:
         """Enter `state`, with its effects on the task and the device."""
-        before = self._status
+        before = self.state
         device = self.device
         if before == QUEUED and state in RUNS_ON_DEVICE:
             self.started_at = now
             if self.task.command_name == "unlock":
                 device.touch(now, deviceState="UNLOCKING")
-        self._status = state
+        self.state = state
         self.last_updated_at = now
         if state == IN_PROGRESS:
             device.running = self
@@ -234,12 +362,11 @@ class Execution(ManagedState, BaseModel):
         else:
             if device.running is self:
                 device.running = None
+            # Work that never started (canceled, rejected, timed out in the queue) leaves the device alone
             if state in RUNS_ON_DEVICE or before == IN_PROGRESS:
                 self._finish_on_device(state, now)
-            else:
-                device.touch(now)
             self.task.execution_ended(now)
-        self.task.last_updated_at = now
+        self.task.last_updated_at = max(now, self.task.last_updated_at)
 
     def _finish_on_device(self, state: str, now: float) -> None:
         command = self.task.command_name
@@ -276,7 +403,7 @@ class Task(BaseModel):
             Execution(self, device, str(number), now) for number, device in enumerate(devices, start=1)
         )
         for execution in self.executions:
-            execution.device.queue.append(execution)
+            execution.device.enqueue(execution, now)
 
     @property
     def task_arn(self) -> str:
@@ -299,21 +426,19 @@ class Task(BaseModel):
         )
 
     @property
+    def finished(self) -> bool:
+        return self.canceled or self.completed_at is not None
+
+    @property
     def state(self) -> str:
         if self.canceled:
             return TASK_CANCELED
-        if self.completed_at is None:
-            for execution in self.executions:
-                execution.state  # noqa: B018 - lets the state manager move it on
-        if self.completed_at is not None:
-            return TASK_COMPLETED
-        return TASK_IN_PROGRESS
+        return TASK_COMPLETED if self.completed_at is not None else TASK_IN_PROGRESS
 
     def execution_ended(self, now: float) -> None:
-        if not self.canceled and all(
-            execution._status in FINAL_EXECUTION_STATES for execution in self.executions
-        ):
-            self.completed_at = now
+        if not self.canceled and all(execution.finished for execution in self.executions):
+            # Ends may be stamped in the past (a deadline, a catch-up step): the task ends with the last
+            self.completed_at = max(now, *(execution.last_updated_at for execution in self.executions))
 
 
 class Fault:
@@ -414,6 +539,9 @@ class SnowDeviceManagementBackend(BaseBackend):
         self.takes_work_before_cancel = False
         self.faults: dict[str, list[Fault]] = {}
         self._last_time = 0.0
+        # Field conditions: how long work may wait before it times out, and how work ends by weight
+        self.execution_timeout: float | None = None
+        self.outcome_weights: dict[str, float] | None = None
 
     def _now(self) -> float:
         # Strictly increasing, in milliseconds, so every change visibly moves lastUpdatedAt
@@ -423,12 +551,12 @@ class SnowDeviceManagementBackend(BaseBackend):
 
     # Devices
 
-    def add_device(self, document: dict[str, Any]) -> ManagedDevice:
+    def add_device(self, document: dict[str, Any], online: bool = True) -> ManagedDevice:
         """Register a device from an already checked document (see check_device_document)."""
         device_id = document.get("managedDeviceId")
         if device_id is not None and device_id in self.devices:
             raise ValidationException(f"Managed device {device_id} already exists")
-        device = ManagedDevice(self, document, self._now())
+        device = ManagedDevice(self, document, self._now(), online)
         self.devices[device.managed_device_id] = device
         self._device_order.append(device)
         if document.get("tags"):
@@ -439,6 +567,12 @@ class SnowDeviceManagementBackend(BaseBackend):
         device = self.devices.get(managed_device_id)
         if device is None:
             raise ResourceNotFoundException(f"Managed device {managed_device_id} not found")
+        return device
+
+    def describe_device(self, managed_device_id: str) -> ManagedDevice:
+        device = self.get_device(managed_device_id)
+        # The device's document shows what its work did: let it work first
+        device.work(self._now())
         return device
 
     def list_devices(
@@ -503,7 +637,13 @@ class SnowDeviceManagementBackend(BaseBackend):
                     f"clientToken {client_token} was already used with different parameters"
                 )
             return task
+        if tags:
+            check_tags(tags)
         devices = [self.get_device(device_id) for device_id in dict.fromkeys(targets)]
+        now = self._now()
+        for device in devices:
+            # Work the device finished before now must not be counted after the new task
+            device.work(now)
         task = Task(self, devices, command, description, self._now())
         self.tasks[task.task_id] = task
         self._task_order.append(task)
@@ -519,9 +659,20 @@ class SnowDeviceManagementBackend(BaseBackend):
             raise ResourceNotFoundException(f"Task {task_id} not found")
         return task
 
+    def observe(self, task: Task) -> Task:
+        """Let every target device of an unfinished task work as the progression allows."""
+        if not task.finished:
+            now = self._now()
+            for execution in task.executions:
+                execution.device.work(now)
+        return task
+
+    def describe_task(self, task_id: str) -> Task:
+        return self.observe(self.get_task(task_id))
+
     def cancel_task(self, task_id: str) -> Task:
         """Cancel a task whose executions are all still queued; running work cannot be canceled."""
-        task = self.get_task(task_id)
+        task = self.observe(self.get_task(task_id))
         state = task.state
         if state != TASK_IN_PROGRESS:
             raise ValidationException(f"Task {task_id} cannot be canceled because it is {state}")
@@ -537,6 +688,7 @@ class SnowDeviceManagementBackend(BaseBackend):
             execution
             for execution in task.executions
             if (execution.device.takes_work_before_cancel or self.takes_work_before_cancel)
+            and execution.device.online
             and execution.device.running is None
             and execution.device.head() is execution
         ]
@@ -549,9 +701,9 @@ class SnowDeviceManagementBackend(BaseBackend):
     def list_tasks(
         self, state: str | None, max_results: int | None, next_token: str | None
     ) -> tuple[list[Task], str | None]:
-        return paginate(
+        tasks, next_token = paginate(
             self._task_order,
-            (lambda task: task.state == state) if state else None,
+            (lambda task: self.observe(task).state == state) if state else None,
             max_results,
             next_token,
             "ListTasks",
@@ -559,6 +711,10 @@ class SnowDeviceManagementBackend(BaseBackend):
             self.region_name,
             state,
         )
+        if not state:
+            for task in tasks:
+                self.observe(task)
+        return tasks, next_token
 
     # Executions
 
@@ -572,14 +728,14 @@ class SnowDeviceManagementBackend(BaseBackend):
 
     def describe_execution(self, task_id: str, managed_device_id: str) -> Execution:
         execution = self.get_execution(task_id, managed_device_id)
-        # Polling an execution is what moves it on under the state manager's "manual" progression
-        execution.advance()
+        # Polling unfinished work is what moves its device on under the state manager's "manual" progression
+        execution.device.work(self._now(), polls=0 if execution.finished else 1)
         return execution
 
     def list_executions(
         self, task_id: str, state: str | None, max_results: int | None, next_token: str | None
     ) -> tuple[list[Execution], str | None]:
-        task = self.get_task(task_id)
+        task = self.observe(self.get_task(task_id))
         return paginate(
             task.executions,
             (lambda execution: execution.state == state) if state else None,
@@ -595,6 +751,12 @@ class SnowDeviceManagementBackend(BaseBackend):
     def advance_execution(self, task_id: str, managed_device_id: str, state: str) -> Execution:
         """Move an execution to `state` on command, as a device would report it."""
         execution = self.get_execution(task_id, managed_device_id)
+        device = execution.device
+        if not device.online:
+            raise ValidationException(
+                f"Managed device {managed_device_id} is offline; it reports no work until it is back online"
+            )
+        device.work(self._now())
         current = execution.state
         allowed = EXECUTION_TRANSITIONS.get(current, frozenset())
         if state not in allowed:
@@ -609,8 +771,59 @@ class SnowDeviceManagementBackend(BaseBackend):
                     f"Managed device {managed_device_id} is busy with task {running.task.task_id}; "
                     "only one task runs on a device at a time"
                 )
-        execution.move_to(state, self._now())
+        now = self._now()
+        execution.move_to(state, now)
+        device.restart_pace(now)
         return execution
+
+    # Field conditions
+
+    def known_device(self, managed_device_id: str) -> ManagedDevice:
+        """The device a control call names; an unknown one is bad input to that call."""
+        device = self.devices.get(managed_device_id)
+        if device is None:
+            raise ValidationException(
+                f"managedDeviceId {managed_device_id} is not a managed device of account "
+                f"{self.account_id} in {self.region_name}"
+            )
+        return device
+
+    def set_device_online(self, managed_device_id: str, online: bool) -> ManagedDevice:
+        """Take a device off the network or bring it back; coming back is a reach-out."""
+        device = self.known_device(managed_device_id)
+        if device.online != online:
+            now = self._now()
+            # What it did (or what timed out) before the change happened before the change
+            device.work(now)
+            device.online = online
+            if online:
+                device.touch(now, lastReachedOutAt=now)
+                device.restart_pace(now)
+        return device
+
+    def _catch_up(self, devices: Iterable[ManagedDevice]) -> None:
+        # A new setting applies from now on: work done before it was done under the old one
+        now = self._now()
+        for device in devices:
+            device.work(now)
+
+    def set_execution_timeout(self, seconds: float | None) -> None:
+        self._catch_up(self._device_order)
+        self.execution_timeout = seconds
+
+    def set_outcome_weights(self, weights: dict[str, float] | None, managed_device_id: str | None) -> None:
+        if managed_device_id is None:
+            self._catch_up(self._device_order)
+            self.outcome_weights = weights
+        else:
+            device = self.known_device(managed_device_id)
+            self._catch_up([device])
+            device.outcome_weights = weights
+
+    def outcome_weights_for(self, device: ManagedDevice) -> dict[str, float]:
+        """The weights that decide how the device's work ends; the device's own win."""
+        weights = device.outcome_weights if device.outcome_weights is not None else self.outcome_weights
+        return weights or {}
 
     def set_cancel_race(self, enabled: bool, managed_device_id: str | None = None) -> None:
         if managed_device_id is None:
@@ -657,7 +870,9 @@ class SnowDeviceManagementBackend(BaseBackend):
         return self.tagger.get_tag_dict_for_resource(arn)
 
     def tag_resource(self, resource_arn: str, tags: dict[str, str]) -> None:
-        self.tagger.tag_resource(self._resource_arn(resource_arn), _tag_list(tags))
+        arn = self._resource_arn(resource_arn)
+        check_tags(tags, self.tags_of(arn))
+        self.tagger.tag_resource(arn, _tag_list(tags))
 
     def untag_resource(self, resource_arn: str, tag_keys: Iterable[str]) -> None:
         self.tagger.untag_resource_using_names(self._resource_arn(resource_arn), list(tag_keys))
