@@ -4,7 +4,6 @@ load_fleet and its HTTP twins, executions and their state machine, command effec
 CancelTask against running work, and the documented cancel race."""
 
 import json
-import time
 from collections.abc import Callable, Iterator
 from datetime import datetime
 from pathlib import Path
@@ -20,7 +19,7 @@ import moto_snowdevice
 from moto_snowdevice import models
 from moto_snowdevice.exceptions import ResourceNotFoundException, ValidationException
 
-from helpers import device_arn, refused
+from helpers import Clock, device_arn, refused
 
 SERVICE = "snow-device-management"
 REGION = "us-east-1"
@@ -682,17 +681,6 @@ def test_with_manual_progression_twice_each_step_takes_two_describes(
     states = [execution(sdm, task, device)["state"] for _ in range(4)]
     assert states == ["QUEUED", "IN_PROGRESS", "IN_PROGRESS", "SUCCEEDED"]
     assert task_state(sdm, task) == "COMPLETED"
-
-
-class Clock:
-    """Stands in for the `time` module the package reads its clock from, so time needs no sleeping."""
-
-    def __init__(self) -> None:
-        # Ahead of the real clock: the package's timestamps never go back
-        self.current = float(int(time.time()) + 3600)
-
-    def time(self) -> float:
-        return self.current
 
 
 @pytest.fixture
