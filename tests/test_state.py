@@ -4,6 +4,7 @@ import json
 import signal
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -20,6 +21,7 @@ from moto_snowdevice.exceptions import ThrottlingException
 from moto_snowdevice.pytest_plugin import MockServerProcess
 
 SAMPLE_DEVICE = "smd-fictbgr3rbcjeqa5"
+OTHER_SAMPLE_DEVICE = "smd-fictq7k2m9x4wp3n"
 
 
 @contextmanager
@@ -157,3 +159,42 @@ def test_faults_injected_before_a_load_are_left_alone_by_save(tmp_path: Path) ->
         moto_snowdevice.inject_fault("ListTasks", ThrottlingException.code, count=1)
         _state.save(tmp_path / "state.json")
         assert "ThrottlingException" not in (tmp_path / "state.json").read_text()
+
+
+def test_connectivity_and_outcome_weights_survive_a_restart(tmp_path: Path) -> None:
+    state_file = tmp_path / "state.json"
+    with server("--fleet", "sample", "--state", str(state_file)) as url:
+        control = f"{url}/moto-api/snow-device-management"
+        spare = requests.post(f"{control}/devices", json={"device": {}}, timeout=10).json()["managedDeviceId"]
+        for route, body in [
+            ("connectivity", {"managedDeviceId": SAMPLE_DEVICE, "online": False}),
+            ("execution-outcomes", {"weights": {"FAILED": 1}}),
+            ("execution-outcomes", {"weights": {"REJECTED": 1}, "managedDeviceId": OTHER_SAMPLE_DEVICE}),
+        ]:
+            requests.post(f"{control}/{route}", json=body, timeout=10).raise_for_status()
+        offline_task = client(url).create_task(targets=[SAMPLE_DEVICE], command={"reboot": {}})["taskId"]
+
+    with server("--state", str(state_file)) as url:
+        sdm = client(url)
+        for _ in range(3):
+            assert sdm.describe_execution(taskId=offline_task, managedDeviceId=SAMPLE_DEVICE)["state"] == "QUEUED"
+        task = sdm.create_task(targets=[OTHER_SAMPLE_DEVICE, spare], command={"reboot": {}})["taskId"]
+        assert sdm.describe_execution(taskId=task, managedDeviceId=OTHER_SAMPLE_DEVICE)["state"] == "REJECTED"
+        states = [sdm.describe_execution(taskId=task, managedDeviceId=spare)["state"] for _ in range(2)]
+        assert states == ["IN_PROGRESS", "FAILED"]
+
+
+def test_the_execution_timeout_survives_a_restart(tmp_path: Path) -> None:
+    state_file = tmp_path / "state.json"
+    with server("--fleet", "sample", "--state", str(state_file)) as url:
+        requests.post(
+            f"{url}/moto-api/snow-device-management/execution-timeout", json={"seconds": 0.5}, timeout=10
+        ).raise_for_status()
+
+    with server("--state", str(state_file)) as url:
+        sdm = client(url)
+        task = sdm.create_task(targets=[SAMPLE_DEVICE], command={"reboot": {}})["taskId"]
+        # Waits past the deadline: only a kept timeout can end the task
+        time.sleep(0.6)
+        assert sdm.describe_execution(taskId=task, managedDeviceId=SAMPLE_DEVICE)["state"] == "TIMED_OUT"
+        assert sdm.describe_task(taskId=task)["state"] == "COMPLETED"
