@@ -10,7 +10,7 @@ import zlib
 from collections import deque
 from collections.abc import Callable, Iterable, Sequence
 from threading import RLock
-from typing import Any, ClassVar, NamedTuple, NoReturn
+from typing import Any, ClassVar, NoReturn
 
 from moto.core.base_backend import BackendDict, BaseBackend
 from moto.core.common_models import BaseModel
@@ -165,25 +165,6 @@ def check_device_document(document: Any) -> dict[str, Any]:
     return checked
 
 
-class Progression(NamedTuple):
-    """How moto's state manager lets devices work through their queues, read once per observation."""
-
-    kind: str  # "manual", "immediate" or "time"
-    times: int  # manual: DescribeExecutions of a device's unfinished work per step
-    seconds: float  # time: seconds per step
-
-    @classmethod
-    def current(cls) -> "Progression":
-        config = state_manager.get_transition(EXECUTION_MODEL)
-        kind = config.get("progression", "manual")
-        if kind == "immediate":
-            return cls("immediate", 1, 0.0)
-        if kind == "time":
-            return cls("time", 1, max(float(config.get("seconds", 0)), 0.0))
-        # A manual setting below one poll per step would never wait
-        return cls("manual", max(int(config.get("times", 1)), 1), 0.0)
-
-
 def _pick(weights: dict[str, float]) -> str | None:
     """A key chosen by weight from moto's seedable random source; no draw when only one can win."""
     candidates = [(state, weight) for state, weight in weights.items() if weight > 0]
@@ -255,28 +236,36 @@ class ManagedDevice(BaseModel):
             self.polls = 0
         self.queue.append(execution)
 
-    def work(self, now: float, polls: int = 0) -> None:
+    def work(self, polls: int = 0) -> None:
         """The one place where time or polls move this device's work on, oldest first, one task at a time.
 
-        Called whenever the device's work is observed at `now`; `polls` counts DescribeExecutions of its
-        unfinished work. Offline, it only lets the execution timeout end work, which is the cloud's doing.
+        Called whenever the device's work is observed, under the progression moto's state manager holds
+        for executions; `polls` counts DescribeExecutions of its unfinished work. Offline, only the
+        execution timeout ends work: that is the cloud's doing.
         """
+        backend = self.backend
         if self.online and self.has_work():
-            progression = Progression.current()
-            if progression.kind == "time":
-                # A device works whether or not anyone looks: catch up on every period that has passed
-                while self.has_work() and self.paced_from + progression.seconds <= now:
-                    self.paced_from += progression.seconds
-                    self.step(self.paced_from)
-            else:
-                if progression.kind == "immediate":
-                    steps = -1  # until the queue is empty
-                else:
-                    self.polls += polls
-                    steps, self.polls = divmod(self.polls, progression.times)
-                while steps != 0 and self.step(None):
+            config = state_manager.get_transition(EXECUTION_MODEL)
+            progression = config.get("progression")
+            if progression == "time":
+                self._catch_up(max(float(config.get("seconds", 0)), 0.0), backend._now())
+            elif progression == "immediate":
+                while self.step(None):
+                    pass
+            elif polls:
+                self.polls += polls
+                # A manual setting below one poll per step would never wait
+                steps, self.polls = divmod(self.polls, max(int(config.get("times", 1)), 1))
+                while steps and self.step(None):
                     steps -= 1
-        self.expire(now)
+        if backend.execution_timeout is not None:
+            self.expire(backend._now())
+
+    def _catch_up(self, period: float, now: float) -> None:
+        # A device works whether or not anyone looks: one step for every period that has passed
+        while self.has_work() and self.paced_from + period <= now:
+            self.paced_from += period
+            self.step(self.paced_from)
 
     def step(self, at: float | None) -> bool:
         """Finish the running work, or take the oldest queued work; False when there is none.
@@ -572,7 +561,7 @@ class SnowDeviceManagementBackend(BaseBackend):
     def describe_device(self, managed_device_id: str) -> ManagedDevice:
         device = self.get_device(managed_device_id)
         # The device's document shows what its work did: let it work first
-        device.work(self._now())
+        device.work()
         return device
 
     def list_devices(
@@ -640,10 +629,9 @@ class SnowDeviceManagementBackend(BaseBackend):
         if tags:
             check_tags(tags)
         devices = [self.get_device(device_id) for device_id in dict.fromkeys(targets)]
-        now = self._now()
         for device in devices:
             # Work the device finished before now must not be counted after the new task
-            device.work(now)
+            device.work()
         task = Task(self, devices, command, description, self._now())
         self.tasks[task.task_id] = task
         self._task_order.append(task)
@@ -662,9 +650,8 @@ class SnowDeviceManagementBackend(BaseBackend):
     def observe(self, task: Task) -> Task:
         """Let every target device of an unfinished task work as the progression allows."""
         if not task.finished:
-            now = self._now()
             for execution in task.executions:
-                execution.device.work(now)
+                execution.device.work()
         return task
 
     def describe_task(self, task_id: str) -> Task:
@@ -729,7 +716,7 @@ class SnowDeviceManagementBackend(BaseBackend):
     def describe_execution(self, task_id: str, managed_device_id: str) -> Execution:
         execution = self.get_execution(task_id, managed_device_id)
         # Polling unfinished work is what moves its device on under the state manager's "manual" progression
-        execution.device.work(self._now(), polls=0 if execution.finished else 1)
+        execution.device.work(polls=0 if execution.finished else 1)
         return execution
 
     def list_executions(
@@ -756,7 +743,7 @@ class SnowDeviceManagementBackend(BaseBackend):
             raise ValidationException(
                 f"Managed device {managed_device_id} is offline; it reports no work until it is back online"
             )
-        device.work(self._now())
+        device.work()
         current = execution.state
         allowed = EXECUTION_TRANSITIONS.get(current, frozenset())
         if state not in allowed:
@@ -792,32 +779,31 @@ class SnowDeviceManagementBackend(BaseBackend):
         """Take a device off the network or bring it back; coming back is a reach-out."""
         device = self.known_device(managed_device_id)
         if device.online != online:
-            now = self._now()
             # What it did (or what timed out) before the change happened before the change
-            device.work(now)
+            device.work()
             device.online = online
+            now = self._now()
             if online:
                 device.touch(now, lastReachedOutAt=now)
                 device.restart_pace(now)
         return device
 
-    def _catch_up(self, devices: Iterable[ManagedDevice]) -> None:
+    def _work_until_now(self, devices: Iterable[ManagedDevice]) -> None:
         # A new setting applies from now on: work done before it was done under the old one
-        now = self._now()
         for device in devices:
-            device.work(now)
+            device.work()
 
     def set_execution_timeout(self, seconds: float | None) -> None:
-        self._catch_up(self._device_order)
+        self._work_until_now(self._device_order)
         self.execution_timeout = seconds
 
     def set_outcome_weights(self, weights: dict[str, float] | None, managed_device_id: str | None) -> None:
         if managed_device_id is None:
-            self._catch_up(self._device_order)
+            self._work_until_now(self._device_order)
             self.outcome_weights = weights
         else:
             device = self.known_device(managed_device_id)
-            self._catch_up([device])
+            self._work_until_now([device])
             device.outcome_weights = weights
 
     def outcome_weights_for(self, device: ManagedDevice) -> dict[str, float]:
