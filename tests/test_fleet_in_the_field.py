@@ -307,23 +307,21 @@ def test_the_connectivity_route_takes_a_device_offline_and_back(sdm: Any, device
 @pytest.mark.parametrize(
     "body, word",
     [
-        ({"managedDeviceId": UNKNOWN_DEVICE, "online": False}, UNKNOWN_DEVICE),
-        ({"online": False}, "managedDeviceId"),
-        ({"managedDeviceId": "DEVICE"}, "online"),
-        ({"managedDeviceId": "DEVICE", "online": "false"}, "online"),
-        ({"managedDeviceId": "DEVICE", "online": 0}, "online"),
-        ({"managedDeviceId": "DEVICE", "online": False, "accountId": "12"}, "accountId"),
-        ([], "object"),
+        (lambda device: {"managedDeviceId": UNKNOWN_DEVICE, "online": False}, UNKNOWN_DEVICE),
+        (lambda device: {"online": False}, "managedDeviceId"),
+        (lambda device: {"managedDeviceId": device}, "online"),
+        (lambda device: {"managedDeviceId": device, "online": "false"}, "online"),
+        (lambda device: {"managedDeviceId": device, "online": 0}, "online"),
+        (lambda device: {"managedDeviceId": device, "online": False, "accountId": "12"}, "accountId"),
+        (lambda device: [device], "object"),
     ],
     ids=["unknown-device", "no-device", "no-online", "text-online", "number-online", "bad-account", "a-list"],
 )
 def test_the_connectivity_route_refuses_bad_input_with_400_and_changes_nothing(
-    sdm: Any, device: str, body: Any, word: str
+    sdm: Any, device: str, body: Callable[[str], Any], word: str
 ) -> None:
-    if isinstance(body, dict) and body.get("managedDeviceId") == "DEVICE":
-        body = {**body, "managedDeviceId": device}
     task = new_task(sdm, device)
-    response = post("connectivity", body)
+    response = post("connectivity", body(device))
     assert response.status_code == 400
     assert word in response.json()["message"]
     assert poll(sdm, task, device)["state"] == "IN_PROGRESS"
@@ -542,7 +540,7 @@ def run_mix(sdm: Any, seed: int) -> list[str]:
     return [state_of(sdm, task, device) for task in tasks]
 
 
-def test_the_same_seed_repeats_a_run_s_mix_of_outcomes_exactly(sdm: Any) -> None:
+def test_the_same_seed_repeats_the_mix_of_outcomes_exactly(sdm: Any) -> None:
     first = run_mix(sdm, 42)
     requests.post(f"{MOTO_API}/reset").raise_for_status()
     again = run_mix(sdm, 42)
@@ -631,7 +629,7 @@ def test_the_execution_outcomes_route_refuses_bad_input_with_400_and_changes_not
 # Reset
 
 
-def test_moto_s_reset_clears_connectivity_timeout_and_weights(sdm: Any, clock: Clock) -> None:
+def test_motos_reset_clears_connectivity_timeout_and_weights(sdm: Any, clock: Clock) -> None:
     device = moto_snowdevice.add_device({"managedDeviceId": "smd-reset00000000001"})
     moto_snowdevice.set_device_online(device, False)
     moto_snowdevice.set_execution_timeout(60)
@@ -664,7 +662,7 @@ def tags(count: int, prefix: str = "key") -> dict[str, str]:
     ],
     ids=["51-tags", "long-key", "empty-key", "long-value", "aws-prefix", "aws-prefix-upper-case"],
 )
-def test_create_task_refuses_tags_that_break_aws_s_rules_and_creates_nothing(
+def test_create_task_refuses_tags_that_break_aws_tagging_rules_and_creates_nothing(
     raw_sdm: Any, device: str, bad_tags: dict[str, str], words: list[str]
 ) -> None:
     with refused("ValidationException", 400, "1 validation error detected", *words):
@@ -713,7 +711,7 @@ def test_tag_resource_refuses_a_bad_key_or_value_and_changes_nothing(
 @pytest.mark.parametrize(
     "bad_tags", [tags(51), {"aws:site": "x"}, {"k" * 129: "v"}, {"k": "v" * 257}], ids=["51", "aws", "key", "value"]
 )
-def test_add_device_refuses_tags_that_break_aws_s_rules_and_adds_nothing(
+def test_add_device_refuses_tags_that_break_aws_tagging_rules_and_adds_nothing(
     sdm: Any, bad_tags: dict[str, str]
 ) -> None:
     with pytest.raises(ValidationException, match="device.tags"):
