@@ -158,6 +158,20 @@ def test_reading_tasks_and_devices_moves_nothing_under_the_default_progression(s
     assert sdm.describe_task(taskId=task)["state"] == "CANCELED"
 
 
+def test_motos_dashboard_reads_executions_without_moving_them(
+    sdm: Any, device: str, transition: SetTransition
+) -> None:
+    task = new_task(sdm, device)
+    transition({"progression": "immediate"})
+
+    dashboard = requests.get(f"{MOTO_API}/data.json")
+
+    assert dashboard.status_code == 200
+    assert [e["state"] for e in dashboard.json()["snow-device-management"]["Execution"]] == ["QUEUED"]
+    backend = models.snowdevicemanagement_backends["123456789012"][REGION]
+    assert backend.tasks[task].executions[0].state == "QUEUED"
+
+
 def test_with_time_progression_describe_device_shows_the_work_the_device_did(
     sdm: Any, device: str, transition: SetTransition, clock: Clock
 ) -> None:
