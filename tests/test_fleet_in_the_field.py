@@ -524,6 +524,18 @@ def test_rejected_work_goes_straight_from_queued_to_rejected_and_leaves_the_devi
     assert sdm.describe_task(taskId=task)["state"] == "COMPLETED"
 
 
+@pytest.mark.parametrize(
+    "weights, end", [({"REJECTED": 1}, "SUCCEEDED"), ({"REJECTED": 5, "FAILED": 1}, "FAILED")], ids=repr
+)
+def test_work_started_by_advance_execution_ends_by_the_weights_other_than_rejected(
+    sdm: Any, device: str, weights: dict[str, float], end: str
+) -> None:
+    moto_snowdevice.set_execution_outcomes(weights)
+    task = new_task(sdm, device)
+    moto_snowdevice.advance_execution(task, device, "IN_PROGRESS")
+    assert poll(sdm, task, device)["state"] == end
+
+
 def test_a_device_setting_wins_over_the_account_and_region_setting(
     sdm: Any, device: str, other_device: str
 ) -> None:
