@@ -26,7 +26,7 @@ from werkzeug.wsgi import get_input_stream
 
 from . import _schemas, _state
 from ._control import load_fleet
-from ._shapes import SERVICE_NAME
+from ._shapes import SERVICE_NAME, find_operation
 from .exceptions import SnowDeviceManagementError
 from .responses import MAX_BODY_BYTES, SnowDeviceManagementResponse
 
@@ -38,6 +38,8 @@ MAX_HEADER_BYTES = 64 * 1024
 # Connections waitress keeps open at once (slow or idle ones hold no thread, only a socket)
 MAX_CONNECTIONS = 4096
 _Response = tuple[int, list[tuple[str, str]], bytes]
+# Operations that change state whatever they find (reads may move executions on, and say so)
+_WRITE_OPERATIONS = frozenset({"CreateTask", "CancelTask", "TagResource", "UntagResource"})
 
 
 class _ServiceRequest:
@@ -56,6 +58,22 @@ class _ServiceRequest:
 def _json_response(status: int, code: str | None, message: str) -> _Response:
     headers = [("Content-Type", "application/json")] + ([("x-amzn-ErrorType", code)] if code else [])
     return status, headers, json.dumps({"message": message}).encode()
+
+
+def _for_service(environ: dict[str, Any]) -> bool:
+    """Whether a request is signed for this service (or sent to its host name)."""
+    return _SIGNED_FOR_SERVICE in environ.get("HTTP_AUTHORIZATION", "") or environ.get(
+        "HTTP_HOST", ""
+    ).startswith(_HOST_OF_SERVICE)
+
+
+def _is_write(environ: dict[str, Any]) -> bool:
+    """Whether a request asks for a change: this service's writes, or any moto request but a GET."""
+    method, path = environ["REQUEST_METHOD"], environ.get("PATH_INFO", "")
+    if _for_service(environ):
+        found = find_operation(method, path)
+        return found is not None and found[0].name in _WRITE_OPERATIONS
+    return method != "GET"
 
 
 def _declared_too_large(environ: dict[str, Any]) -> bool:
@@ -78,9 +96,7 @@ class SnowDeviceManagementApplication:
         self.store = store
 
     def __call__(self, environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
-        if _SIGNED_FOR_SERVICE in environ.get("HTTP_AUTHORIZATION", "") or environ.get(
-            "HTTP_HOST", ""
-        ).startswith(_HOST_OF_SERVICE):
+        if _for_service(environ):
             response = self._serve(environ)
         elif environ.get("PATH_INFO", "").startswith(_CONTROL_ROUTES):
             if _declared_too_large(environ):
@@ -93,7 +109,7 @@ class SnowDeviceManagementApplication:
             # moto's own routes (reset, the dashboard) may change or move on this service's state too
             response = self._moto(environ)
         if self.store is not None:
-            response = self._persisted(response)
+            response = self._persisted(response, _is_write(environ))
         status, headers, payload = response
         start_response(
             f"{status} {HTTP_STATUS_CODES.get(status, 'Unknown')}",
@@ -129,11 +145,11 @@ class SnowDeviceManagementApplication:
                 parts.close()
         return answered[0], answered[1], payload
 
-    def _persisted(self, response: _Response) -> _Response:
+    def _persisted(self, response: _Response, write_request: bool) -> _Response:
         store = self.store
         assert store is not None
         try:
-            store.flush()
+            store.flush(write_request)
         except _state.StateWriteError as error:
             print(f"moto-snowdevice-server: {error}", file=sys.stderr, flush=True)
             return _json_response(500, "InternalServerException", f"The change could not be saved: {error}")

@@ -317,6 +317,8 @@ class StateStore:
         self._write_lock = threading.Lock()
         self._pending_lock = threading.Lock()
         self._pending: dict[tuple[str, str], _Changes] = {}
+        # Whether the current thread's request changed anything since its last flush
+        self._thread = threading.local()
 
     @classmethod
     def open(cls, given: str | Path, sync: str = "normal") -> "StateStore":
@@ -347,6 +349,7 @@ class StateStore:
         models.change_listener = self._note
 
     def _note(self, backend: SnowDeviceManagementBackend, resource: Any) -> None:
+        self._thread.changed = True
         key = (backend.account_id, backend.region_name)
         with self._pending_lock:
             changes = self._pending.get(key)
@@ -354,8 +357,22 @@ class StateStore:
                 changes = self._pending[key] = _Changes(backend)
             changes.note(resource)
 
-    def flush(self) -> None:
-        """Commit every change noted so far; raises StateWriteError (keeping them noted) if it cannot."""
+    def flush(self, write_request: bool = True) -> None:
+        """Commit every change noted so far, before the calling request is answered.
+
+        If that fails, the changes stay noted (for the next flush to try again), and StateWriteError is
+        raised for a write request or one whose thread changed something: a read that changed nothing
+        goes on. (A write request that changed nothing, e.g. a repeated clientToken, may answer with
+        what is not saved yet.)
+        """
+        mine, self._thread.changed = getattr(self._thread, "changed", False), False
+        try:
+            self._write_pending()
+        except StateWriteError:
+            if mine or write_request:
+                raise
+
+    def _write_pending(self) -> None:
         with self._write_lock:
             with self._pending_lock:
                 pending, self._pending = self._pending, {}
