@@ -18,6 +18,7 @@ from urllib.parse import quote
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 import waitress
 from waitress.channel import HTTPChannel
+from waitress.parser import HTTPRequestParser
 from waitress.server import BaseWSGIServer
 from waitress.task import ErrorTask
 from werkzeug.datastructures import EnvironHeaders
@@ -163,8 +164,9 @@ class _JsonErrorTask(ErrorTask):
 
     def execute(self) -> None:
         error = self.request.error
-        status, code, message = error.code, self._CODES.get(error.code, "BadRequestException"), error.body
-        _, headers, payload = _json_response(status, code, f"{error.reason}: {message}")
+        status, code = error.code, self._CODES.get(error.code, "BadRequestException")
+        message = f"The request body is larger than {MAX_BODY_BYTES} bytes" if status == 413 else f"{error.reason}: {error.body}"
+        _, headers, payload = _json_response(status, code, message)
         self.status = f"{status} {error.reason}"
         self.response_headers.extend(headers)
         self.set_close_on_finish()
@@ -172,8 +174,36 @@ class _JsonErrorTask(ErrorTask):
         self.write(payload)
 
 
+class _ServiceAdjustments:
+    """The server's waitress settings, with this service's body limit (waitress refuses at >=)."""
+
+    max_request_body_size = MAX_BODY_BYTES + 1
+
+    def __init__(self, adjustments: Any):
+        self._adjustments = adjustments
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._adjustments, name)
+
+
+class _ServiceLimitsParser(HTTPRequestParser):
+    """waitress's request parser, holding this service's routes to its body limit before reading it.
+
+    Other moto services (S3 uploads) keep waitress's own limit.
+    """
+
+    def parse_header(self, header_plus: bytes) -> None:
+        super().parse_header(header_plus)
+        # waitress 3.0 reads adj.max_request_body_size after the headers, against Content-Length and chunked bodies
+        environ = {"HTTP_AUTHORIZATION": self.headers.get("AUTHORIZATION", ""), "HTTP_HOST": self.headers.get("HOST", "")}
+        if _for_service(environ) or self.path.startswith(_CONTROL_ROUTES):
+            self.adj = _ServiceAdjustments(self.adj)
+
+
 class _JsonErrorChannel(HTTPChannel):
-    # waitress 3.0 builds its refusals with the channel's error_task_class
+    # waitress 3.0 (verified on 3.0.2) builds requests with parser_class and its refusals with error_task_class;
+    # were that to change, refusals would be waitress's plain-text ones and bodies limited only by waitress
+    parser_class = _ServiceLimitsParser
     error_task_class = _JsonErrorTask
 
 
