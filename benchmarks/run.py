@@ -9,10 +9,15 @@
    task with N and 10*N tasks stored;
 3. retained memory per stored task with one target (tracemalloc);
 4. server mode: 8 concurrent boto3 clients (one process each) against moto-snowdevice-server
-   (DescribeTask) and against moto_server (IVS GetChannel).
+   (DescribeTask) and against moto_server (IVS GetChannel);
+5. front ends side by side on the same application: cheroot as it was (16 threads), cheroot tuned,
+   waitress, granian: a normal client's p99 while 150 slowloris and 100 idle keep-alive connections are
+   open, 64 clients connecting at once, 8 clients' throughput;
+6. --state: CreateTask calls/s written through vs without --state, and loading N and 10*N tasks.
 """
 
 import argparse
+import contextlib
 import gc
 import json
 import multiprocessing
@@ -21,6 +26,7 @@ import socket
 import statistics
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import tracemalloc
@@ -234,11 +240,12 @@ def _client_process(job: tuple[str, str, str, float, float]) -> tuple[list[float
     url, service, ident, start_at, seconds = job
     config = Config(retries={"max_attempts": 1})
     client = boto3.client(service, region_name=REGION, endpoint_url=url, config=config, **CREDENTIALS)
-    call = (
-        (lambda: client.get_channel(arn=ident))
-        if service == "ivs"
-        else (lambda: client.describe_task(taskId=ident))
-    )
+    if service == "ivs":
+        call = lambda: client.get_channel(arn=ident)  # noqa: E731
+    elif ident.startswith("smd-"):
+        call = lambda: client.create_task(targets=[ident], command={"reboot": {}})  # noqa: E731
+    else:
+        call = lambda: client.describe_task(taskId=ident)  # noqa: E731
     for _ in range(20):
         call()
     while time.time() < start_at:
@@ -260,7 +267,7 @@ def _load(url: str, service: str, ident: str, clients: int, seconds: float) -> t
     Each client runs in its own process, so the load generator is not held back by one GIL.
     """
     with multiprocessing.get_context("spawn").Pool(clients) as pool:
-        start_at = time.time() + 5  # time for every process to start and warm up
+        start_at = time.time() + 15  # time for every process to start and warm up, on a busy machine too
         results = pool.map(_client_process, [(url, service, ident, start_at, seconds)] * clients)
     latencies = [latency for mine, _ in results for latency in mine]
     return len(latencies) / seconds, _p99(latencies), sum(errors for _, errors in results)
@@ -282,6 +289,93 @@ def bench_server(seconds: float) -> None:
     report("server", "throughput, DescribeTask vs moto_server IVS GetChannel", f"{ours[0] / theirs[0]:.2f}x ({ours[0]:.0f}/s vs {theirs[0]:.0f}/s)", ">= 2x")
     report("server", "p99 latency, DescribeTask", f"{ours[1] * 1000:.1f} ms (moto_server IVS: {theirs[1] * 1000:.1f} ms)", "<= 30 ms")
     report("server", "errors", f"{ours[2]} (moto_server IVS: {theirs[2]})", "0")
+
+
+def _state_file(path: Path, tasks: int) -> None:
+    """A state file with one managed device and `tasks` tasks on it, written as the server writes."""
+    from moto_snowdevice import _state
+
+    with mock_aws():
+        backend = snowdevicemanagement_backends["123456789012"][REGION]
+        device = moto_snowdevice.add_device()
+        for _ in range(tasks):
+            backend.create_task([device], {"reboot": {}}, None, None, None)
+        changes = _state._Changes(backend)
+        changes.settings, changes.devices, changes.tasks = True, dict(backend.devices), dict(backend.tasks)
+        connection = _state._create(path, "normal")
+        _state._commit(connection, changes.statements())
+        connection.close()
+
+
+def _load_seconds(path: Path) -> float:
+    from moto_snowdevice import _state
+
+    with mock_aws():
+        started = time.perf_counter()
+        store = _state.StateStore.open(path)
+        seconds = time.perf_counter() - started
+        store.close()
+    return seconds
+
+
+def _create_task_rate(port: int, clients: int, seconds: float) -> tuple[float, int]:
+    """CreateTask calls/s of `clients` keep-alive raw HTTP clients (threads: the server is the bottleneck)."""
+    body = json.dumps({"targets": ["smd-fictbgr3rbcjeqa5"], "command": {"reboot": {}}})
+    request = (f"POST /task HTTP/1.1\r\nHost: 127.0.0.1\r\n{SIGNED}Content-Type: application/json\r\n"
+               f"Content-Length: {len(body)}\r\n\r\n{body}").encode()
+    counts, errors, deadline = [0] * clients, [0], time.time() + seconds
+
+    def client(index: int) -> None:
+        with socket.create_connection(("127.0.0.1", port), timeout=30) as sock:
+            while time.time() < deadline:
+                sock.sendall(request)
+                if _read_response(sock) == 200:
+                    counts[index] += 1
+                else:
+                    errors[0] += 1
+
+    threads = [threading.Thread(target=client, args=(index,)) for index in range(clients)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return sum(counts) / seconds, errors[0]
+
+
+def bench_state(seconds: float, tasks: int) -> None:
+    print("6. --state: CreateTask throughput written through, and loading", flush=True)
+    configurations = {
+        "without --state": [],
+        "--state": ["--state", "normal.db"],
+        "--state --state-sync full": ["--state", "full.db", "--state-sync", "full"],
+    }
+    rates: dict[str, list[float]] = {name: [] for name in configurations}
+    errors = 0
+    with tempfile.TemporaryDirectory() as directory, contextlib.ExitStack() as servers:
+        ports = {}
+        for name, arguments in configurations.items():
+            ports[name] = _free_port()
+            command = [sys.executable, "-m", "moto_snowdevice", "-p", str(ports[name]), "--fleet", "sample",
+                       *[f"{directory}/{argument}" if argument.endswith(".db") else argument for argument in arguments]]
+            servers.enter_context(_process(command, "listening on"))
+        # Alternating rounds, so that the noise of a shared machine falls on every configuration alike
+        for _ in range(5):
+            for name, port in ports.items():
+                rate, failed = _create_task_rate(port, 4, seconds / 5)
+                rates[name].append(rate)
+                errors += failed
+        base = statistics.median(rates["without --state"])
+        for name in ("--state", "--state --state-sync full"):
+            rate = statistics.median(rates[name])
+            goal = ">= 0.5x" if name == "--state" else "(reported)"
+            report("state", f"CreateTask calls/s, 4 clients, {name} vs without", f"{rate / base:.2f}x ({rate:.0f}/s vs {base:.0f}/s; {errors} errors)", goal)
+        loads = {}
+        for count in (tasks // 10, tasks):
+            path = Path(directory) / f"load-{count}.db"
+            _state_file(path, count)
+            loads[count] = min(_load_seconds(path) for _ in range(2))
+        small, large = loads[tasks // 10], loads[tasks]
+        report("state", f"loading {tasks} tasks, and vs {tasks // 10}", f"{large:.2f} s ({large / small:.1f}x of {small:.2f} s)", "seconds; ~10x (linear)")
 
 
 # 5. front ends, side by side: each candidate serves the same application in a process of its own
@@ -499,6 +593,8 @@ def main() -> int:
         bench_memory(1000 if quick else 5000)
     if "server" in parts:
         bench_server(2.0 if quick else 10.0)
+    if "state" in parts:
+        bench_state(3.0 if quick else 10.0, 10000 if quick else 100000)
     if "front-ends" in parts:
         bench_front_ends(3.0 if quick else 10.0, tuple(args.front_ends.split(",")))
     print()
