@@ -19,6 +19,7 @@
 import argparse
 import contextlib
 import gc
+import importlib.util
 import json
 import multiprocessing
 import re
@@ -549,6 +550,10 @@ def _burst(port: int, task_id: str, clients: int, rounds: int) -> tuple[float, i
 def bench_front_ends(seconds: float, candidates: tuple[str, ...]) -> None:
     print("5. front ends side by side (cheroot-16 is the front end before this change)", flush=True)
     for name in candidates:
+        module = name.split("-")[0]
+        if importlib.util.find_spec(module) is None:
+            report("front end", f"{name}: not measured", f"{module} is not installed", "pip install -e '.[bench]'")
+            continue
         port = _free_port()
         command = [sys.executable, __file__, "--serve", name, str(port)]
         with _process(command, "front end ready" if name != "granian" else None) as process:
