@@ -197,7 +197,7 @@ class _ServiceLimitsParser(HTTPRequestParser):
         # waitress 3.0 reads adj.max_request_body_size after the headers, against Content-Length and chunked bodies
         environ = {"HTTP_AUTHORIZATION": self.headers.get("AUTHORIZATION", ""), "HTTP_HOST": self.headers.get("HOST", "")}
         if _for_service(environ) or self.path.startswith(_CONTROL_ROUTES):
-            self.adj = _ServiceAdjustments(self.adj)
+            self.adj = _ServiceAdjustments(self.adj)  # type: ignore[has-type]
 
 
 class _JsonErrorChannel(HTTPChannel):

@@ -56,6 +56,8 @@ _UPSERT = {
     "ON CONFLICT (account_id, region) DO UPDATE SET saved = excluded.saved",
 }
 
+# An SQL statement and the rows it is run for
+_Statement = tuple[str, list[tuple[str, ...]]]
 # Saved fields checked by the service model's own shapes
 _check_task_fields = compile_check(SERVICE_MODEL.shape_for("DescribeTaskOutput"), strict=True)
 _check_command = compile_check(SERVICE_MODEL.shape_for("Command"), strict=True)
@@ -260,7 +262,7 @@ class _Changes:
         self.tasks.update(later.tasks)
         return self
 
-    def statements(self) -> list[tuple[str, list[tuple[str, ...]]]]:
+    def statements(self) -> list[_Statement]:
         """The SQL that writes these changes, taken under the backend's lock (a consistent view)."""
         backend = self.backend
         key = (backend.account_id, backend.region_name)
@@ -268,8 +270,11 @@ class _Changes:
             # An object a reset has since dropped is not written back
             devices = [(i, d) for i, d in self.devices.items() if backend.devices.get(i) is d]
             tasks = [(i, t) for i, t in self.tasks.items() if backend.tasks.get(i) is t]
-            statements = [(f"DELETE FROM {table} WHERE account_id = ? AND region = ?", [key])
-                          for table in ("backends", "devices", "tasks")] if self.emptied else []
+            statements: list[_Statement] = [
+                (f"DELETE FROM {table} WHERE account_id = ? AND region = ?", [key])
+                for table in ("backends", "devices", "tasks")
+                if self.emptied
+            ]
             if self.settings:
                 settings = json.dumps({"takesWorkBeforeCancel": backend.takes_work_before_cancel})
                 statements.append((_UPSERT["backends"], [(*key, settings)]))
@@ -278,7 +283,7 @@ class _Changes:
         return statements
 
 
-def _commit(connection: sqlite3.Connection, statements: list[tuple[str, list[tuple[str, ...]]]]) -> None:
+def _commit(connection: sqlite3.Connection, statements: list[_Statement]) -> None:
     """Run `statements` as one transaction: all of them are written, or none."""
     connection.execute("BEGIN IMMEDIATE")
     try:

@@ -10,7 +10,7 @@ import zlib
 from collections import deque
 from collections.abc import Callable, Iterable, Sequence
 from threading import RLock
-from typing import Any, ClassVar
+from typing import Any, ClassVar, cast
 
 from moto.core.base_backend import BackendDict, BaseBackend
 from moto.core.common_models import BaseModel
@@ -140,7 +140,7 @@ class ManagedDevice(BaseModel):
     @classmethod
     def restore(cls, backend: "SnowDeviceManagementBackend", saved: dict[str, Any]) -> "ManagedDevice":
         """The device as `saved()` gave it (its document already checked), drawing no ID or default."""
-        device = cls.__new__(cls)
+        device = cast("ManagedDevice", cls.__new__(cls))
         device._set_up(backend, saved["device"]["managedDeviceId"], saved["device"])
         device.takes_work_before_cancel = saved.get("takesWorkBeforeCancel", False)
         return device
@@ -325,7 +325,7 @@ class Task(BaseModel):
     @classmethod
     def restore(cls, backend: "SnowDeviceManagementBackend", saved: dict[str, Any]) -> "Task":
         """The task as `saved()` gave it, queued again on its devices, drawing no ID."""
-        task = cls.__new__(cls)
+        task = cast("Task", cls.__new__(cls))
         devices = [backend.get_device(execution["managedDeviceId"]) for execution in saved["executions"]]
         task._set_up(backend, saved["taskId"], devices, saved["command"], saved.get("description"), saved["createdAt"])
         task.last_updated_at = saved["lastUpdatedAt"]
