@@ -8,6 +8,7 @@ file changes nothing and is never written. A JSON state file of format 1 is conv
 """
 
 import fcntl
+import gc
 import json
 import math
 import os
@@ -433,6 +434,9 @@ def _read(given: str | Path, path: Path) -> _Loaded | None:
     """The backends saved at `path`, or None for a fresh state (no file, or an empty one)."""
     if not path.exists() or path.stat().st_size == 0:
         return None
+    # Building many objects at once sets off full collections again and again: loading would grow faster than linearly
+    collecting = gc.isenabled()
+    gc.disable()
     try:
         return _read_database(path) if _is_database(path) else _read_legacy_json(path)
     except StateFileError as error:
@@ -446,6 +450,9 @@ def _read(given: str | Path, path: Path) -> _Loaded | None:
     except (sqlite3.Error, OSError, UnicodeDecodeError, ValueError, TypeError, RecursionError) as error:
         reason = str(error).splitlines()[0] if str(error) else type(error).__name__
         raise StateFileError(f"{given}: cannot load state: {reason}") from None
+    finally:
+        if collecting:
+            gc.enable()
 
 
 def _convert(path: Path, loaded: _Loaded, sync: str) -> None:
