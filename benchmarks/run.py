@@ -598,10 +598,10 @@ def main() -> int:
         bench_memory(1000 if quick else 5000)
     if "server" in parts:
         bench_server(2.0 if quick else 10.0)
-    if "state" in parts:
-        bench_state(3.0 if quick else 10.0, 10000 if quick else 100000)
     if "front-ends" in parts:
         bench_front_ends(3.0 if quick else 10.0, tuple(args.front_ends.split(",")))
+    if "state" in parts:
+        bench_state(3.0 if quick else 10.0, 10000 if quick else 100000)
     print()
     print(f"{'section':<11} | {'measure':<62} | {'figure':<42} | goal")
     print(f"{'-' * 11}-+-{'-' * 62}-+-{'-' * 42}-+-------")
