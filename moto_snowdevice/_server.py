@@ -27,6 +27,7 @@ from werkzeug.wsgi import get_input_stream
 
 from . import _schemas, _state
 from ._control import load_fleet
+from ._cors import with_cors
 from ._shapes import SERVICE_NAME, find_operation
 from .exceptions import SnowDeviceManagementError
 from .responses import MAX_BODY_BYTES, SnowDeviceManagementResponse
@@ -61,8 +62,8 @@ def _json_response(status: int, code: str | None, message: str) -> _Response:
     return status, headers, json.dumps({"message": message}).encode()
 
 
-def _for_service(environ: dict[str, Any]) -> bool:
-    """Whether a request is signed for this service (or sent to its host name)."""
+def is_for_service(environ: dict[str, Any]) -> bool:
+    """Whether a request is for this service: signed for it, or sent to its host name."""
     return _SIGNED_FOR_SERVICE in environ.get("HTTP_AUTHORIZATION", "") or environ.get(
         "HTTP_HOST", ""
     ).startswith(_HOST_OF_SERVICE)
@@ -71,7 +72,7 @@ def _for_service(environ: dict[str, Any]) -> bool:
 def _is_write(environ: dict[str, Any]) -> bool:
     """Whether a request asks for a change: this service's writes, or any moto request but a GET."""
     method, path = environ["REQUEST_METHOD"], environ.get("PATH_INFO", "")
-    if _for_service(environ):
+    if is_for_service(environ):
         found = find_operation(method, path)
         return found is not None and found[0].name in _WRITE_OPERATIONS
     return method != "GET"
@@ -97,7 +98,7 @@ class SnowDeviceManagementApplication:
         self.store = store
 
     def __call__(self, environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
-        if _for_service(environ):
+        if is_for_service(environ):
             response = self._serve(environ)
         elif environ.get("PATH_INFO", "").startswith(_CONTROL_ROUTES):
             if _declared_too_large(environ):
@@ -196,7 +197,7 @@ class _ServiceLimitsParser(HTTPRequestParser):
         super().parse_header(header_plus)
         # waitress 3.0 reads adj.max_request_body_size after the headers, against Content-Length and chunked bodies
         environ = {"HTTP_AUTHORIZATION": self.headers.get("AUTHORIZATION", ""), "HTTP_HOST": self.headers.get("HOST", "")}
-        if _for_service(environ) or self.path.startswith(_CONTROL_ROUTES):
+        if is_for_service(environ) or self.path.startswith(_CONTROL_ROUTES):
             self.adj = _ServiceAdjustments(self.adj)  # type: ignore[has-type]
 
 
@@ -216,7 +217,7 @@ def make_mock_server(
     so slowloris and idle keep-alive connections hold no thread; the backlog takes bursts of connects.
     """
     server = waitress.create_server(
-        SnowDeviceManagementApplication(store),
+        with_cors(SnowDeviceManagementApplication(store), is_for_service),
         host=host,
         port=port,
         threads=8,
