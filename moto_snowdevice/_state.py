@@ -63,6 +63,8 @@ _Statement = tuple[str, list[tuple[str, ...]]]
 _check_task_fields = compile_check(SERVICE_MODEL.shape_for("DescribeTaskOutput"), strict=True)
 _check_command = compile_check(SERVICE_MODEL.shape_for("Command"), strict=True)
 _check_execution_fields = compile_check(SERVICE_MODEL.shape_for("DescribeExecutionOutput"), strict=True)
+# A task has one execution per target, and CreateTask takes at most this many targets
+_MAX_TARGETS = SERVICE_MODEL.operation_model("CreateTask").input_shape.members["targets"].metadata["max"]
 
 
 class StateFileError(Exception):
@@ -118,7 +120,7 @@ def _checked_task(saved: Any, where: str) -> dict[str, Any]:
     token, fingerprint = saved.get("clientToken"), saved.get("fingerprint")
     _expect(token is None or isinstance(token, str) and isinstance(fingerprint, str), f"{where}: clientToken")
     executions = saved.get("executions")
-    _expect(isinstance(executions, list) and 0 < len(executions) <= 10, f"{where}: executions")
+    _expect(isinstance(executions, list) and 0 < len(executions) <= _MAX_TARGETS, f"{where}: executions")
     checked["executions"] = [_checked_execution(execution, f"{where}.executions.{index}")
                              for index, execution in enumerate(executions, start=1)]
     return checked
