@@ -363,6 +363,9 @@ class StateStore:
             changes = self._pending.get(key)
             if changes is None:
                 changes = self._pending[key] = _Changes(backend)
+            elif changes.backend is not backend:
+                # moto's reset drops its backends; a new one for the same account and region replaces it
+                changes.backend = backend
             changes.note(resource)
 
     def flush(self, write_request: bool = True) -> None:
