@@ -241,12 +241,11 @@ def _client_process(job: tuple[str, str, str, float, float]) -> tuple[list[float
     url, service, ident, start_at, seconds = job
     config = Config(retries={"max_attempts": 1})
     client = boto3.client(service, region_name=REGION, endpoint_url=url, config=config, **CREDENTIALS)
-    if service == "ivs":
-        call = lambda: client.get_channel(arn=ident)  # noqa: E731
-    elif ident.startswith("smd-"):
-        call = lambda: client.create_task(targets=[ident], command={"reboot": {}})  # noqa: E731
-    else:
-        call = lambda: client.describe_task(taskId=ident)  # noqa: E731
+    call = (
+        (lambda: client.get_channel(arn=ident))
+        if service == "ivs"
+        else (lambda: client.describe_task(taskId=ident))
+    )
     for _ in range(20):
         call()
     while time.time() < start_at:
@@ -301,11 +300,7 @@ def _state_file(path: Path, tasks: int) -> None:
         device = moto_snowdevice.add_device()
         for _ in range(tasks):
             backend.create_task([device], {"reboot": {}}, None, None, None)
-        changes = _state._Changes(backend)
-        changes.settings, changes.devices, changes.tasks = True, dict(backend.devices), dict(backend.tasks)
-        connection = _state._create(path, "normal")
-        _state._commit(connection, changes.statements())
-        connection.close()
+        _state.write_database(path, [backend])
 
 
 def _load_seconds(path: Path) -> float:

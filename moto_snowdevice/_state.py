@@ -460,24 +460,29 @@ def _read(given: str | Path, path: Path) -> _Loaded | None:
             gc.enable()
 
 
+def write_database(path: Path, backends: Iterable[SnowDeviceManagementBackend], sync: str = "normal") -> None:
+    """A new database at `path` holding these backends whole, its journal folded in."""
+    connection = _create(path, sync)
+    try:
+        statements = []
+        for backend in backends:
+            changes = _Changes(backend)
+            changes.settings = True
+            changes.devices = dict(backend.devices)
+            changes.tasks = dict(backend.tasks)
+            statements.extend(changes.statements())
+        _commit(connection, statements)
+        connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    finally:
+        connection.close()
+
+
 def _convert(path: Path, loaded: _Loaded, sync: str) -> None:
     """Replace a format 1 JSON file by a database of the same state, keeping the JSON as FILE.v1.json."""
     handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
     os.close(handle)
     try:
-        connection = _create(Path(temporary), sync)
-        try:
-            statements = []
-            for backend in loaded.backends.values():
-                changes = _Changes(backend)
-                changes.settings = True
-                changes.devices = dict(backend.devices)
-                changes.tasks = dict(backend.tasks)
-                statements.extend(changes.statements())
-            _commit(connection, statements)
-            connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-        finally:
-            connection.close()
+        write_database(Path(temporary), loaded.backends.values(), sync)
         shutil.copy2(path, f"{path}.v1.json")
         os.replace(temporary, path)
     finally:
