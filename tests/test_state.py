@@ -168,9 +168,10 @@ def test_every_acknowledged_create_and_cancel_survives_kill_9_in_the_middle_of_a
             assert all(states[task_id] == "CANCELED" for task_id in canceled)
 
 
-def test_a_read_that_moves_an_execution_on_survives_kill_9(tmp_path: Path) -> None:
+@pytest.mark.parametrize("sync", ["normal", "full"])
+def test_a_read_that_moves_an_execution_on_survives_kill_9(tmp_path: Path, sync: str) -> None:
     state_file = tmp_path / "state.db"
-    with MockServerProcess("--fleet", "sample", "--state", str(state_file)) as process:
+    with MockServerProcess("--fleet", "sample", "--state", str(state_file), "--state-sync", sync) as process:
         sdm = client(process.url)
         task_id = sdm.create_task(targets=[SAMPLE_DEVICE], command={"unlock": {}})["taskId"]
         assert sdm.describe_execution(taskId=task_id, managedDeviceId=SAMPLE_DEVICE)["state"] == "IN_PROGRESS"
@@ -179,6 +180,21 @@ def test_a_read_that_moves_an_execution_on_survives_kill_9(tmp_path: Path) -> No
         sdm = client(url)
         assert sdm.list_executions(taskId=task_id)["executions"][0]["state"] == "IN_PROGRESS"
         assert sdm.describe_device(managedDeviceId=SAMPLE_DEVICE)["deviceState"] == "UNLOCKING"
+
+
+def test_the_cancel_race_setting_survives_kill_9(tmp_path: Path) -> None:
+    state_file = tmp_path / "state.db"
+    with MockServerProcess("--fleet", "sample", "--state", str(state_file)) as process:
+        requests.post(
+            f"{process.url}/moto-api/snow-device-management/cancel-race", json={"enabled": True}, timeout=10
+        ).raise_for_status()
+        process.stop(signal.SIGKILL)
+    with server("--state", str(state_file)) as url:
+        sdm = client(url)
+        task_id = sdm.create_task(targets=[SAMPLE_DEVICE], command={"reboot": {}})["taskId"]
+        sdm.cancel_task(taskId=task_id)
+        # The device took the work before the cancel landed, as the restored setting says
+        assert sdm.describe_task(taskId=task_id)["state"] == "IN_PROGRESS"
 
 
 def test_a_moto_reset_is_kept_too(tmp_path: Path) -> None:
