@@ -13,7 +13,6 @@ POST /moto-api/snow-device-management/execution-outcomes {"weights", "managedDev
 """
 
 import json
-import math
 import re
 from collections.abc import Callable, Mapping
 from importlib import resources
@@ -26,10 +25,11 @@ from . import exceptions
 from ._shapes import SERVICE_MODEL, SERVICE_NAME
 from .exceptions import SnowDeviceManagementError, ValidationException
 from .models import (
-    OUTCOME_STATES,
     Fault,
     SnowDeviceManagementBackend,
     check_device_document,
+    check_execution_timeout,
+    check_outcome_weights,
     snowdevicemanagement_backends,
 )
 
@@ -255,24 +255,6 @@ def set_device_online(
         backend.set_device_online(managed_device_id, online)
 
 
-def _finite_number(value: Any) -> float | None:
-    """The value as a float if it is a finite JSON-style number (not a bool, NaN or infinity)."""
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        return None
-    try:
-        number = float(value)
-    except OverflowError:
-        return None
-    return number if math.isfinite(number) else None
-
-
-def _seconds(value: Any, name: str) -> float:
-    number = _finite_number(value)
-    if number is None or number <= 0:
-        raise ValidationException(f"{name} must be a positive number of seconds, not {value!r}")
-    return number
-
-
 def set_execution_timeout(
     seconds: float | None,
     *,
@@ -284,32 +266,10 @@ def set_execution_timeout(
     Such an execution reads TIMED_OUT from its deadline on, with the deadline as its lastUpdatedAt;
     time is read through the clock the package uses (time.time), so tools that freeze it drive this.
     """
-    limit = None if seconds is None else _seconds(seconds, "seconds")
+    limit = check_execution_timeout(seconds)
     backend = backend_for(account_id, region_name)
     with backend.lock:
         backend.set_execution_timeout(limit)
-
-
-def _outcome_weights(weights: Any) -> dict[str, float] | None:
-    if weights is None:
-        return None
-    if not isinstance(weights, Mapping) or not weights:
-        raise ValidationException(
-            f"weights must map some of {', '.join(sorted(OUTCOME_STATES))} to numbers, not {weights!r}"
-        )
-    checked = {}
-    for state, weight in weights.items():
-        if state not in OUTCOME_STATES:
-            raise ValidationException(
-                f"weights may name only {', '.join(sorted(OUTCOME_STATES))}, not {state!r}"
-            )
-        number = _finite_number(weight)
-        if number is None or number < 0:
-            raise ValidationException(f"weights.{state} must be a non-negative number, not {weight!r}")
-        checked[state] = number
-    if sum(checked.values()) <= 0:
-        raise ValidationException("weights must not all be zero")
-    return checked
 
 
 def set_execution_outcomes(
@@ -326,7 +286,7 @@ def set_execution_outcomes(
     TIMED_OUT end after IN_PROGRESS with the command's failure effects. For one device with
     `managed_device_id` (it wins over the account and region's setting); None removes the setting.
     """
-    checked = _outcome_weights(weights)
+    checked = check_outcome_weights(weights)
     if managed_device_id is not None and not isinstance(managed_device_id, str):
         raise ValidationException("managedDeviceId must be a string")
     backend = backend_for(account_id, region_name)

@@ -3,14 +3,15 @@
 import base64
 import hashlib
 import json
+import math
 import re
 import sys
 import time
 import zlib
 from collections import deque
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from threading import RLock
-from typing import Any, ClassVar, NoReturn
+from typing import Any, ClassVar, NoReturn, cast
 
 from moto.core.base_backend import BackendDict, BaseBackend
 from moto.core.common_models import BaseModel
@@ -50,6 +51,16 @@ MAX_TAGS = 50
 MIN_TAG_KEY_LENGTH, MAX_TAG_KEY_LENGTH = 1, 128
 MAX_TAG_VALUE_LENGTH = 256
 RESERVED_TAG_PREFIX = "aws:"
+
+# Persistence (`--state`): called, under the backend's lock, with a backend and what changed in it — a
+# Task, a ManagedDevice, the backend itself, or None when the backend starts empty. None: nothing kept.
+change_listener: "Callable[[SnowDeviceManagementBackend, Any], None] | None" = None
+
+
+def _changed(backend: "SnowDeviceManagementBackend", resource: Any) -> None:
+    listener = change_listener
+    if listener is not None:
+        listener(backend, resource)
 
 _ARN = re.compile(
     r"arn:(?P<partition>[^:]+):(?P<service>[^:]+):(?P<region>[^:]*):(?P<account>[^:]*):"
@@ -140,6 +151,48 @@ def check_tags(tags: dict[str, str], existing: dict[str, str] | None = None, fie
             )
 
 
+def _finite_number(value: Any) -> float | None:
+    """The value as a float if it is a finite JSON-style number (not a bool, NaN or infinity)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    try:
+        number = float(value)
+    except OverflowError:
+        return None
+    return number if math.isfinite(number) else None
+
+
+def check_execution_timeout(seconds: Any, field: str = "seconds") -> float | None:
+    """An execution timeout: a positive number of seconds, or None for never."""
+    if seconds is None:
+        return None
+    number = _finite_number(seconds)
+    if number is None or number <= 0:
+        raise ValidationException(f"{field} must be a positive number of seconds, not {seconds!r}")
+    return number
+
+
+def check_outcome_weights(weights: Any, field: str = "weights") -> dict[str, float] | None:
+    """Outcome weights: some of OUTCOME_STATES mapped to non-negative numbers, not all zero; or None."""
+    if weights is None:
+        return None
+    if not isinstance(weights, Mapping) or not weights:
+        raise ValidationException(
+            f"{field} must map some of {', '.join(sorted(OUTCOME_STATES))} to numbers, not {weights!r}"
+        )
+    checked = {}
+    for state, weight in weights.items():
+        if state not in OUTCOME_STATES:
+            raise ValidationException(f"{field} may name only {', '.join(sorted(OUTCOME_STATES))}, not {state!r}")
+        number = _finite_number(weight)
+        if number is None or number < 0:
+            raise ValidationException(f"{field}.{state} must be a non-negative number, not {weight!r}")
+        checked[state] = number
+    if sum(checked.values()) <= 0:
+        raise ValidationException(f"{field} must not all be zero")
+    return checked
+
+
 def check_device_document(document: Any) -> dict[str, Any]:
     """The device document, checked against DescribeDevice's output shape plus `instances`."""
     if not isinstance(document, dict):
@@ -184,17 +237,51 @@ class ManagedDevice(BaseModel):
     def __init__(
         self, backend: "SnowDeviceManagementBackend", document: dict[str, Any], now: float, online: bool = True
     ):
-        self.backend = backend
-        self.managed_device_id: str = document.get("managedDeviceId") or _new_id("smd-")
-        self.managed_device_arn = f"{backend.arn_prefix}managed-device/{self.managed_device_id}"
-        self.arn = self.managed_device_arn
+        managed_device_id = document.get("managedDeviceId") or _new_id("smd-")
         fields = _default_device(now)
-        fields.update(
-            (key, value)
+        fields.update(document)
+        self._set_up(backend, managed_device_id, fields)
+        self.online = online
+        self.paced_from = now
+
+    @classmethod
+    def restore(cls, backend: "SnowDeviceManagementBackend", saved: dict[str, Any]) -> "ManagedDevice":
+        """The device as `saved()` gave it (its document already checked), drawing no ID or default."""
+        device = cast("ManagedDevice", cls.__new__(cls))
+        device._set_up(backend, saved["device"]["managedDeviceId"], saved["device"])
+        device.takes_work_before_cancel = saved.get("takesWorkBeforeCancel", False)
+        device.online = saved.get("online", True)
+        device.outcome_weights = saved.get("outcomeWeights")
+        device.polls = saved.get("polls", 0)
+        device.paced_from = saved.get("pacedFrom", device.document.get("lastUpdatedAt", 0.0))
+        return device
+
+    def saved(self) -> dict[str, Any]:
+        """What `restore` needs: the device document with its tags and instances."""
+        return {
+            "device": {
+                **self.document,
+                "managedDeviceId": self.managed_device_id,
+                "tags": self.backend.tags_of(self.arn),
+                "instances": self.instances,
+            },
+            "takesWorkBeforeCancel": self.takes_work_before_cancel,
+            "online": self.online,
+            "outcomeWeights": self.outcome_weights,
+            "polls": self.polls,
+            "pacedFrom": self.paced_from,
+        }
+
+    def _set_up(self, backend: "SnowDeviceManagementBackend", managed_device_id: str, document: dict[str, Any]) -> None:
+        self.backend = backend
+        self.managed_device_id: str = managed_device_id
+        self.managed_device_arn = f"{backend.arn_prefix}managed-device/{managed_device_id}"
+        self.arn = self.managed_device_arn
+        self.document = {
+            key: value
             for key, value in document.items()
             if key not in ("managedDeviceId", "managedDeviceArn", "tags", "instances")
-        )
-        self.document = fields
+        }
         self.instances: list[dict[str, Any]] = document.get("instances", [])
         self.instance_arn_prefix = f"arn:{backend.partition}:ec2:{backend.region_name}:{backend.account_id}:instance/"
         # Executions in the order they were queued; finished ones are dropped when they reach the front
@@ -202,11 +289,11 @@ class ManagedDevice(BaseModel):
         self.running: Execution | None = None
         self.takes_work_before_cancel = False
         # An offline device takes no work: its queue waits until it reaches out again
-        self.online = online
+        self.online = True
         # DescribeExecutions of its unfinished work counted toward the next step (manual progression)
         self.polls = 0
         # When the wait for the next step began (time progression)
-        self.paced_from = now
+        self.paced_from = 0.0
         # How its work ends, by weight; None: the account and region's setting
         self.outcome_weights: dict[str, float] | None = None
 
@@ -244,6 +331,7 @@ class ManagedDevice(BaseModel):
         execution timeout ends work: that is the cloud's doing.
         """
         backend = self.backend
+        pace = (self.polls, self.paced_from)
         if self.online and self.has_work():
             config = state_manager.get_transition(EXECUTION_MODEL)
             progression = config.get("progression")
@@ -260,6 +348,8 @@ class ManagedDevice(BaseModel):
                     steps -= 1
         if backend.execution_timeout is not None:
             self.expire(backend._now())
+        if (self.polls, self.paced_from) != pace:
+            _changed(backend, self)
 
     def _catch_up(self, period: float, now: float) -> None:
         # A device works whether or not anyone looks: one step for every period that has passed
@@ -308,11 +398,13 @@ class ManagedDevice(BaseModel):
         """Count the next step from `now`: after a reported change or a reach-out."""
         self.polls = 0
         self.paced_from = now
+        _changed(self.backend, self)
 
     def touch(self, now: float, **changes: Any) -> None:
         self.document.update(changes)
         # A catch-up step or a deadline may lie before the latest change; lastUpdatedAt never goes back
         self.document["lastUpdatedAt"] = max(now, self.document.get("lastUpdatedAt") or now)
+        _changed(self.backend, self)
 
 
 class Execution(BaseModel):
@@ -326,6 +418,24 @@ class Execution(BaseModel):
         self.state = QUEUED
         self.started_at: float | None = None
         self.last_updated_at = now
+
+    def resume(self, saved: dict[str, Any]) -> None:
+        """Take up the state `saved()` gave, as a freshly restored execution (see Task.restore)."""
+        self.state = saved["state"]
+        self.started_at = saved.get("startedAt")
+        self.last_updated_at = saved["lastUpdatedAt"]
+        if self.state == IN_PROGRESS:
+            if self.device.running is not None:
+                raise ValidationException(f"managed device {self.managed_device_id} runs two executions at once")
+            self.device.running = self
+
+    def saved(self) -> dict[str, Any]:
+        return {
+            "managedDeviceId": self.managed_device_id,
+            "state": self.state,
+            "startedAt": self.started_at,
+            "lastUpdatedAt": self.last_updated_at,
+        }
 
     @property
     def finished(self) -> bool:
@@ -356,6 +466,7 @@ class Execution(BaseModel):
                 self._finish_on_device(state, now)
             self.task.execution_ended(now)
         self.task.last_updated_at = max(now, self.task.last_updated_at)
+        _changed(self.task.backend, self.task)
 
     def _finish_on_device(self, state: str, now: float) -> None:
         command = self.task.command_name
@@ -379,8 +490,55 @@ class Task(BaseModel):
         description: str | None,
         now: float,
     ):
+        self._set_up(backend, _new_id("st-"), devices, command, description, now)
+        for execution in self.executions:
+            execution.device.enqueue(execution, now)
+
+    @classmethod
+    def restore(cls, backend: "SnowDeviceManagementBackend", saved: dict[str, Any]) -> "Task":
+        """The task as `saved()` gave it, queued again on its devices, drawing no ID."""
+        task = cast("Task", cls.__new__(cls))
+        devices = [backend.get_device(execution["managedDeviceId"]) for execution in saved["executions"]]
+        task._set_up(backend, saved["taskId"], devices, saved["command"], saved.get("description"), saved["createdAt"])
+        task.last_updated_at = saved["lastUpdatedAt"]
+        task.completed_at = saved.get("completedAt")
+        task.canceled = saved["canceled"]
+        if saved.get("clientToken"):
+            task.client_token = (saved["clientToken"], saved["fingerprint"])
+        for execution, saved_execution in zip(task.executions, saved["executions"]):
+            # Back in its queue as it was: the device keeps the pace it was saved with
+            execution.device.queue.append(execution)
+            execution.resume(saved_execution)
+        return task
+
+    def saved(self) -> dict[str, Any]:
+        """What `restore` needs: the task, its tags, its client token and its executions."""
+        token, fingerprint = self.client_token or (None, None)
+        return {
+            "taskId": self.task_id,
+            "command": self.command,
+            "description": self.description,
+            "tags": self.backend.tags_of(self.arn),
+            "createdAt": self.created_at,
+            "lastUpdatedAt": self.last_updated_at,
+            "completedAt": self.completed_at,
+            "canceled": self.canceled,
+            "clientToken": token,
+            "fingerprint": fingerprint,
+            "executions": [execution.saved() for execution in self.executions],
+        }
+
+    def _set_up(
+        self,
+        backend: "SnowDeviceManagementBackend",
+        task_id: str,
+        devices: list[ManagedDevice],
+        command: dict[str, Any],
+        description: str | None,
+        now: float,
+    ) -> None:
         self.backend = backend
-        self.task_id = _new_id("st-")
+        self.task_id = task_id
         # The command's one member: a Command union holds nothing but its choice
         self.command_name = sys.intern(next(iter(command)))
         self.description = description
@@ -388,11 +546,11 @@ class Task(BaseModel):
         self.last_updated_at = now
         self.completed_at: float | None = None
         self.canceled = False
+        # (token, fingerprint of the parameters) when CreateTask was given a clientToken
+        self.client_token: tuple[str, str] | None = None
         self.executions = tuple(
             Execution(self, device, str(number), now) for number, device in enumerate(devices, start=1)
         )
-        for execution in self.executions:
-            execution.device.enqueue(execution, now)
 
     @property
     def task_arn(self) -> str:
@@ -531,6 +689,7 @@ class SnowDeviceManagementBackend(BaseBackend):
         # Field conditions: how long work may wait before it times out, and how work ends by weight
         self.execution_timeout: float | None = None
         self.outcome_weights: dict[str, float] | None = None
+        _changed(self, None)
 
     def _now(self) -> float:
         # Strictly increasing, in milliseconds, so every change visibly moves lastUpdatedAt
@@ -545,12 +704,41 @@ class SnowDeviceManagementBackend(BaseBackend):
         device_id = document.get("managedDeviceId")
         if device_id is not None and device_id in self.devices:
             raise ValidationException(f"Managed device {device_id} already exists")
-        device = ManagedDevice(self, document, self._now(), online)
+        return self._register_device(ManagedDevice(self, document, self._now(), online), document.get("tags"))
+
+    def _register_device(self, device: ManagedDevice, tags: dict[str, str] | None) -> ManagedDevice:
         self.devices[device.managed_device_id] = device
         self._device_order.append(device)
-        if document.get("tags"):
-            self.tagger.tag_resource(device.arn, _tag_list(document["tags"]))
+        if tags:
+            self.tagger.tag_resource(device.arn, _tag_list(tags))
+        _changed(self, device)
         return device
+
+    def restore_device(self, saved: dict[str, Any]) -> ManagedDevice:
+        """Add a device saved by `ManagedDevice.saved()`; its document must already be checked."""
+        if saved["device"]["managedDeviceId"] in self.devices:
+            raise ValidationException(f"managed device {saved['device']['managedDeviceId']} is saved twice")
+        device = ManagedDevice.restore(self, saved)
+        self._last_time = max(self._last_time, device.document.get("lastUpdatedAt", 0.0))
+        return self._register_device(device, saved["device"].get("tags"))
+
+    def restore_task(self, saved: dict[str, Any]) -> Task:
+        """Add a task saved by `Task.saved()`, behind the tasks restored before it on its devices."""
+        if saved["taskId"] in self.tasks:
+            raise ValidationException(f"task {saved['taskId']} is saved twice")
+        task = Task.restore(self, saved)
+        self._last_time = max(self._last_time, task.last_updated_at)
+        return self._register_task(task, saved.get("tags"))
+
+    def _register_task(self, task: Task, tags: dict[str, str] | None) -> Task:
+        self.tasks[task.task_id] = task
+        self._task_order.append(task)
+        if tags:
+            self.tagger.tag_resource(task.arn, _tag_list(tags))
+        if task.client_token is not None:
+            self._client_tokens[task.client_token[0]] = (task.client_token[1], task)
+        _changed(self, task)
+        return task
 
     def get_device(self, managed_device_id: str) -> ManagedDevice:
         device = self.devices.get(managed_device_id)
@@ -633,13 +821,9 @@ class SnowDeviceManagementBackend(BaseBackend):
             # Work the device finished before now must not be counted after the new task
             device.work()
         task = Task(self, devices, command, description, self._now())
-        self.tasks[task.task_id] = task
-        self._task_order.append(task)
-        if tags:
-            self.tagger.tag_resource(task.arn, _tag_list(tags))
         if client_token is not None:
-            self._client_tokens[client_token] = (fingerprint, task)
-        return task
+            task.client_token = (client_token, fingerprint)
+        return self._register_task(task, tags)
 
     def get_task(self, task_id: str) -> Task:
         task = self.tasks.get(task_id)
@@ -786,6 +970,7 @@ class SnowDeviceManagementBackend(BaseBackend):
             if online:
                 device.touch(now, lastReachedOutAt=now)
                 device.restart_pace(now)
+            _changed(self, device)
         return device
 
     def _work_until_now(self, devices: Iterable[ManagedDevice]) -> None:
@@ -796,26 +981,40 @@ class SnowDeviceManagementBackend(BaseBackend):
     def set_execution_timeout(self, seconds: float | None) -> None:
         self._work_until_now(self._device_order)
         self.execution_timeout = seconds
+        _changed(self, self)
 
     def set_outcome_weights(self, weights: dict[str, float] | None, managed_device_id: str | None) -> None:
         if managed_device_id is None:
             self._work_until_now(self._device_order)
             self.outcome_weights = weights
+            _changed(self, self)
         else:
             device = self.known_device(managed_device_id)
             self._work_until_now([device])
             device.outcome_weights = weights
+            _changed(self, device)
 
     def outcome_weights_for(self, device: ManagedDevice) -> dict[str, float]:
         """The weights that decide how the device's work ends; the device's own win."""
         weights = device.outcome_weights if device.outcome_weights is not None else self.outcome_weights
         return weights or {}
 
+    def saved_settings(self) -> dict[str, Any]:
+        """The backend's own settings as `--state` keeps them (injected faults are never kept)."""
+        return {
+            "takesWorkBeforeCancel": self.takes_work_before_cancel,
+            "executionTimeout": self.execution_timeout,
+            "outcomeWeights": self.outcome_weights,
+        }
+
     def set_cancel_race(self, enabled: bool, managed_device_id: str | None = None) -> None:
         if managed_device_id is None:
             self.takes_work_before_cancel = enabled
+            _changed(self, self)
         else:
-            self.get_device(managed_device_id).takes_work_before_cancel = enabled
+            device = self.get_device(managed_device_id)
+            device.takes_work_before_cancel = enabled
+            _changed(self, device)
 
     # Faults
 
@@ -841,7 +1040,7 @@ class SnowDeviceManagementBackend(BaseBackend):
 
     # Tags
 
-    def _resource_arn(self, resource_arn: str) -> str:
+    def _resource(self, resource_arn: str) -> "Task | ManagedDevice":
         match = _ARN.fullmatch(resource_arn)
         if match is None:
             raise ValidationException(f"Invalid resourceArn: {resource_arn}")
@@ -850,18 +1049,24 @@ class SnowDeviceManagementBackend(BaseBackend):
         resource = resources.get(resource_id)
         if resource is None or resource.arn != resource_arn:
             raise ResourceNotFoundException(f"Resource {resource_arn} not found")
-        return resource_arn
+        return resource
+
+    def _resource_arn(self, resource_arn: str) -> str:
+        return self._resource(resource_arn).arn
 
     def tags_of(self, arn: str) -> dict[str, str]:
         return self.tagger.get_tag_dict_for_resource(arn)
 
     def tag_resource(self, resource_arn: str, tags: dict[str, str]) -> None:
-        arn = self._resource_arn(resource_arn)
-        check_tags(tags, self.tags_of(arn))
-        self.tagger.tag_resource(arn, _tag_list(tags))
+        resource = self._resource(resource_arn)
+        check_tags(tags, self.tags_of(resource.arn))
+        self.tagger.tag_resource(resource.arn, _tag_list(tags))
+        _changed(self, resource)
 
     def untag_resource(self, resource_arn: str, tag_keys: Iterable[str]) -> None:
-        self.tagger.untag_resource_using_names(self._resource_arn(resource_arn), list(tag_keys))
+        resource = self._resource(resource_arn)
+        self.tagger.untag_resource_using_names(resource.arn, list(tag_keys))
+        _changed(self, resource)
 
     def list_tags_for_resource(self, resource_arn: str) -> dict[str, str]:
         return self.tags_of(self._resource_arn(resource_arn))
