@@ -416,9 +416,10 @@ def test_a_json_state_file_of_the_previous_format_is_converted_once_and_kept_bes
         assert client(url).describe_task(taskId="st-legacy0000000001")["state"] == "COMPLETED"
 
 
-def test_connectivity_and_outcome_weights_survive_a_restart(tmp_path: Path) -> None:
+def test_connectivity_and_outcome_weights_survive_kill_9(tmp_path: Path) -> None:
     state_file = tmp_path / "state.db"
-    with server("--fleet", "sample", "--state", str(state_file)) as url:
+    with MockServerProcess("--fleet", "sample", "--state", str(state_file)) as process:
+        url = process.url
         control = f"{url}/moto-api/snow-device-management"
         spare = requests.post(f"{control}/devices", json={"device": {}}, timeout=10).json()["managedDeviceId"]
         for route, body in [
@@ -428,6 +429,7 @@ def test_connectivity_and_outcome_weights_survive_a_restart(tmp_path: Path) -> N
         ]:
             requests.post(f"{control}/{route}", json=body, timeout=10).raise_for_status()
         offline_task = client(url).create_task(targets=[SAMPLE_DEVICE], command={"reboot": {}})["taskId"]
+        process.stop(signal.SIGKILL)
 
     with server("--state", str(state_file)) as url:
         sdm = client(url)
@@ -439,12 +441,13 @@ def test_connectivity_and_outcome_weights_survive_a_restart(tmp_path: Path) -> N
         assert states == ["IN_PROGRESS", "FAILED"]
 
 
-def test_the_execution_timeout_survives_a_restart(tmp_path: Path) -> None:
+def test_the_execution_timeout_survives_kill_9(tmp_path: Path) -> None:
     state_file = tmp_path / "state.db"
-    with server("--fleet", "sample", "--state", str(state_file)) as url:
+    with MockServerProcess("--fleet", "sample", "--state", str(state_file)) as process:
         requests.post(
-            f"{url}/moto-api/snow-device-management/execution-timeout", json={"seconds": 0.5}, timeout=10
+            f"{process.url}/moto-api/snow-device-management/execution-timeout", json={"seconds": 0.5}, timeout=10
         ).raise_for_status()
+        process.stop(signal.SIGKILL)
 
     with server("--state", str(state_file)) as url:
         sdm = client(url)
@@ -453,6 +456,29 @@ def test_the_execution_timeout_survives_a_restart(tmp_path: Path) -> None:
         time.sleep(0.6)
         assert sdm.describe_execution(taskId=task, managedDeviceId=SAMPLE_DEVICE)["state"] == "TIMED_OUT"
         assert sdm.describe_task(taskId=task)["state"] == "COMPLETED"
+
+
+def test_the_polls_a_device_banked_survive_kill_9(tmp_path: Path) -> None:
+    state_file = tmp_path / "state.db"
+    with MockServerProcess("--fleet", "sample", "--state", str(state_file)) as process:
+        requests.post(
+            f"{process.url}/moto-api/state-manager/set-transition",
+            json={"model_name": "snow-device-management::execution", "transition": {"progression": "manual", "times": 2}},
+            timeout=10,
+        ).raise_for_status()
+        sdm = client(process.url)
+        task_id = sdm.create_task(targets=[SAMPLE_DEVICE], command={"reboot": {}})["taskId"]
+        assert sdm.describe_execution(taskId=task_id, managedDeviceId=SAMPLE_DEVICE)["state"] == "QUEUED"
+        process.stop(signal.SIGKILL)
+    with MockServerProcess("--state", str(state_file)) as process:
+        requests.post(
+            f"{process.url}/moto-api/state-manager/set-transition",
+            json={"model_name": "snow-device-management::execution", "transition": {"progression": "manual", "times": 2}},
+            timeout=10,
+        ).raise_for_status()
+        # The poll before the kill counts: this second one is the step
+        state = client(process.url).describe_execution(taskId=task_id, managedDeviceId=SAMPLE_DEVICE)["state"]
+        assert state == "IN_PROGRESS"
 
 
 def _limit_file_size(limit: int) -> None:
