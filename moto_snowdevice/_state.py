@@ -190,8 +190,10 @@ class _Loaded:
                 f"{where}: takesWorkBeforeCancel")
         backend = self.backend(account_id, region)
         backend.set_cancel_race(saved.get("takesWorkBeforeCancel", False))
-        backend.set_execution_timeout(models.check_execution_timeout(saved.get("executionTimeout"), f"{where}.executionTimeout"))
-        backend.set_outcome_weights(models.check_outcome_weights(saved.get("outcomeWeights"), f"{where}.outcomeWeights"), None)
+        timeout = models.check_execution_timeout(saved.get("executionTimeout"), f"{where}.executionTimeout")
+        backend.set_execution_timeout(timeout)
+        weights = models.check_outcome_weights(saved.get("outcomeWeights"), f"{where}.outcomeWeights")
+        backend.set_outcome_weights(weights, None)
 
     def device(self, account_id: Any, region: Any, saved: Any) -> None:
         backend = self.backend(account_id, region)
