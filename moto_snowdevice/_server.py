@@ -12,13 +12,12 @@ from collections.abc import Iterable
 from typing import Any
 from urllib.parse import quote
 
-from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 from cheroot import wsgi
 from werkzeug.datastructures import EnvironHeaders
 from werkzeug.http import HTTP_STATUS_CODES
 from werkzeug.wsgi import get_input_stream
 
-from . import _schemas, _state
+from . import _moto, _schemas, _state
 from ._control import load_fleet
 from ._shapes import SERVICE_NAME
 from .exceptions import SnowDeviceManagementError
@@ -49,12 +48,14 @@ class SnowDeviceManagementApplication:
     """
 
     def __init__(self) -> None:
-        self.moto_application = DomainDispatcherApplication(create_backend_app)
+        self.moto_application = _moto.moto_wsgi_application()
 
     def __call__(self, environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
         if _SIGNED_FOR_SERVICE in environ.get("HTTP_AUTHORIZATION", "") or environ.get(
             "HTTP_HOST", ""
         ).startswith(_HOST_OF_SERVICE):
+            # moto's recorder logs this service's requests as it does its own services'
+            _moto.record_server_request(environ)
             request = _ServiceRequest(environ)
             query = environ.get("QUERY_STRING")
             url = f"{environ['wsgi.url_scheme']}://{environ.get('HTTP_HOST', 'localhost')}{quote(environ.get('PATH_INFO', ''))}"

@@ -60,10 +60,10 @@ def _dump_backend(backend: SnowDeviceManagementBackend) -> dict[str, Any]:
                 "executions": [
                     {
                         "managedDeviceId": execution.managed_device_id,
-                        "state": execution._status,
+                        "state": execution.stored_state,
                         "startedAt": execution.started_at,
                         "lastUpdatedAt": execution.last_updated_at,
-                        "tick": execution._tick,
+                        "tick": execution.counted_reads,
                     }
                     for execution in task.executions
                 ],
@@ -122,11 +122,11 @@ def _build_backend(data: dict[str, Any]) -> SnowDeviceManagementBackend:
                 raise ValueError(f"task {task.task_id} has no target {execution_data['managedDeviceId']}")
             if execution_data["state"] not in EXECUTION_STATES:
                 raise ValueError(f"unknown execution state {execution_data['state']!r}")
-            execution._status = execution_data["state"]
+            execution.stored_state = execution_data["state"]
             execution.started_at = execution_data.get("startedAt")
             execution.last_updated_at = float(execution_data["lastUpdatedAt"])
-            execution._tick = int(execution_data.get("tick", 0))
-            if execution._status == IN_PROGRESS:
+            execution.counted_reads = int(execution_data.get("tick", 0))
+            if execution.stored_state == IN_PROGRESS:
                 execution.device.running = execution
         backend.tasks[task.task_id] = task
         backend._task_order.append(task)
