@@ -9,7 +9,9 @@
    task with N and 10*N tasks stored;
 3. retained memory per stored task with one target (tracemalloc);
 4. server mode: 8 concurrent boto3 clients (one process each) against moto-snowdevice-server
-   (DescribeTask) and against moto_server (IVS GetChannel).
+   (DescribeTask) and against moto_server (IVS GetChannel);
+5. the pytest plugin's cost: a one-test pytest run with the plugin loaded against the same run with
+   `-p no:moto_snowdevice`, alternating, median of each.
 """
 
 import argparse
@@ -21,11 +23,13 @@ import socket
 import statistics
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import tracemalloc
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 import boto3
@@ -284,6 +288,27 @@ def bench_server(seconds: float) -> None:
     report("server", "errors", f"{ours[2]} (moto_server IVS: {theirs[2]})", "0")
 
 
+def bench_plugin(runs: int) -> None:
+    print("5. pytest plugin cost, a one-test file", flush=True)
+    timings: dict[str, list[float]] = {"loaded": [], "disabled": []}
+    with tempfile.TemporaryDirectory() as directory:
+        Path(directory, "test_one.py").write_text("def test_one():\n    assert 1 + 1 == 2\n")
+        command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "test_one.py"]
+        variants = {"loaded": command, "disabled": [*command, "-p", "no:moto_snowdevice"]}
+        for _ in range(runs):
+            for name, arguments in variants.items():
+                started = time.perf_counter()
+                subprocess.run(arguments, cwd=directory, check=True, capture_output=True)
+                timings[name].append(time.perf_counter() - started)
+    loaded, disabled = statistics.median(timings["loaded"]), statistics.median(timings["disabled"])
+    report(
+        "plugin",
+        "pytest run, plugin loaded vs -p no:moto_snowdevice",
+        f"{(loaded - disabled) * 1000:+.0f} ms, {loaded / disabled:.3f}x ({loaded:.2f} s vs {disabled:.2f} s)",
+        "<= +30 ms",
+    )
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="smaller counts, for a smoke run")
@@ -293,6 +318,7 @@ def main() -> int:
     bench_pagination(200 if quick else 2000)
     bench_memory(1000 if quick else 5000)
     bench_server(2.0 if quick else 10.0)
+    bench_plugin(5 if quick else 21)
     print()
     print(f"{'section':<11} | {'measure':<62} | {'figure':<42} | goal")
     print(f"{'-' * 11}-+-{'-' * 62}-+-{'-' * 42}-+-------")

@@ -57,7 +57,7 @@ def add_device(moto_api: str) -> str:
 
 
 def session_of_calls(sdm: Any, moto_api: str) -> None:
-    """Two devices, a tagged task that started on one, a canceled task on the other."""
+    """Two devices added over HTTP, a tagged task that started on one, a canceled task on the other."""
     first, second = add_device(moto_api), add_device(moto_api)
     started = sdm.create_task(targets=[first], command=REBOOT, tags={"team": "ops"})["taskId"]
     sdm.tag_resource(resourceArn=task_arn(started), tags={"ticket": "4711"})
@@ -113,6 +113,16 @@ def recording_server(tmp_path: Path) -> Iterator[str]:
 # The recorder, in-process
 
 
+def in_process_calls(sdm: Any) -> None:
+    """The session of calls on devices added from Python, which no recording holds."""
+    first, second = moto_snowdevice.add_device(), moto_snowdevice.add_device({"tags": {"site": "harbor"}})
+    started = sdm.create_task(targets=[first], command=REBOOT, tags={"team": "ops"})["taskId"]
+    sdm.tag_resource(resourceArn=task_arn(started), tags={"ticket": "4711"})
+    assert sdm.describe_execution(taskId=started, managedDeviceId=first)["state"] == "IN_PROGRESS"
+    canceled = sdm.create_task(targets=[second], command={"unlock": {}})["taskId"]
+    sdm.cancel_task(taskId=canceled)
+
+
 def test_the_recorder_records_this_services_calls_and_a_replay_restores_them_in_process(
     recorder_in: Path,
 ) -> None:
@@ -121,7 +131,7 @@ def test_the_recorder_records_this_services_calls_and_a_replay_restores_them_in_
         post(f"{MOTO_API}/seed?a=42")
         post(f"{MOTO_API}/recorder/reset-recording")
         post(f"{MOTO_API}/recorder/start-recording")
-        session_of_calls(sdm, MOTO_API)
+        in_process_calls(sdm)
         post(f"{MOTO_API}/recorder/stop-recording")
         recording = requests.get(f"{MOTO_API}/recorder/download-recording", timeout=30).text
         before = snapshot(sdm)
@@ -133,6 +143,7 @@ def test_the_recorder_records_this_services_calls_and_a_replay_restores_them_in_
         sdm = boto3.client(SERVICE, region_name=REGION)
         assert sdm.list_tasks()["tasks"] == []
         post(f"{MOTO_API}/seed?a=42")
+        moto_snowdevice.add_device(), moto_snowdevice.add_device({"tags": {"site": "harbor"}})
         post(f"{MOTO_API}/recorder/upload-recording", data=recording)
         # In-process, moto's replay endpoint sends every request to its own host: replay from Python
         recorder.replay_recording()
@@ -144,15 +155,16 @@ def test_the_recorders_python_api_records_downloads_and_replays_this_service(rec
     with mock_aws():
         sdm = boto3.client(SERVICE, region_name=REGION)
         _moto.mock_random.seed(3)
+        device = moto_snowdevice.add_device()
         recorder.reset_recording()
         recorder.start_recording()
-        device = add_device(MOTO_API)
         task = sdm.create_task(targets=[device], command=REBOOT, tags={"team": "ops"})["taskId"]
         recorder.stop_recording()
         recording = recorder.download_recording()
     with mock_aws():
         sdm = boto3.client(SERVICE, region_name=REGION)
         _moto.mock_random.seed(3)
+        assert moto_snowdevice.add_device() == device
         recorder.upload_recording(recording)
         recorder.replay_recording()
         assert sdm.describe_task(taskId=task)["tags"] == {"team": "ops"}
