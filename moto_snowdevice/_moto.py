@@ -125,11 +125,6 @@ _recorder = _require(
 )
 
 
-def recording() -> bool:
-    """Whether moto's recorder is on."""
-    return bool(_recorder._user_enabled)
-
-
 def answer_botocore_requests(
     backend_name: str, url_base: str, dispatch: Callable[[Any, str, Any], Any]
 ) -> None:
@@ -184,9 +179,9 @@ def moto_wsgi_application() -> Any:
 
 def _server_request_factory() -> Callable[[dict[str, Any]], Any]:
     # moto's Flask app builds each request with its request_class and hands it to the recorder:
-    # BackendRequest, a moto Request whose raw_path and raw_url the recorder reads (5.2.5; absent in
-    # 5.2.1), or Flask's Request, whose url the recorder reads (5.1.11 - 5.2.1). Changed: recording
-    # in server mode would fail this service's calls.
+    # BackendRequest, a moto Request whose raw_path and raw_url the recorder reads (5.2.4 - 5.2.5), or
+    # Flask's Request, whose url the recorder reads (5.1.11 - 5.2.3). Changed: recording in server
+    # mode would fail this service's calls.
     werkzeug_app = importlib.import_module("moto.moto_server.werkzeug_app")
     request_class = getattr(werkzeug_app, "BackendRequest", None)
     if request_class is None:
@@ -243,10 +238,10 @@ def iam_enforced() -> bool:
 class ServiceResponse(_base_response):  # type: ignore[misc, valid-type]
     """moto's BaseResponse, fed a request the way its IAM check reads one.
 
-    moto's check signs `method`, `raw_path` (5.2.5; `uri`'s path in 5.1.11 - 5.2.1) plus `uri`'s query,
-    `headers`, `data` (a bodiless request's payload) and the body, `raw_body` (5.2.5) or `body`
-    (5.1.11), and names the action with `_get_action()`. Changed: signed calls would answer
-    InvalidSignatureException or AccessDenied.
+    moto's check signs `method`, `raw_path` (5.2.4 - 5.2.5; `uri`'s path in 5.1.11 - 5.2.3) plus
+    `uri`'s query, `headers`, `data` (a bodiless request's payload) and the body, `raw_body` (5.1.22 -
+    5.2.5) or `body` (5.1.11 - 5.1.20), and names the action with `_get_action()`. Changed: signed
+    calls would answer InvalidSignatureException or AccessDenied.
     """
 
     operation = ""
@@ -266,7 +261,7 @@ class ServiceResponse(_base_response):  # type: ignore[misc, valid-type]
 
     def authorize(self, resource: str, service: str) -> None:
         """moto's IAM check of this call on `resource`, then IAM's bookkeeping of the caller."""
-        self.body = self.raw_body
+        self.body = self.raw_body  # what moto up to 5.1.20 reads
         self._authenticate_and_authorize_normal_action(resource)
         _mark_account_as_visited(
             account_id=self.current_account,

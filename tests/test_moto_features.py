@@ -325,6 +325,16 @@ def test_an_unknown_region_is_refused_unless_moto_allows_nonexistent_regions(
         assert task["taskArn"].startswith("arn:aws:snow-device-management:mars-north-1:")
 
 
+def test_an_iso_region_host_reaches_the_service_through_motos_own_url_rewrite() -> None:
+    with mock_aws():
+        sdm = boto3.client(SERVICE, region_name="us-iso-east-1")
+        assert sdm.meta.endpoint_url == f"https://{SERVICE}.us-iso-east-1.c2s.ic.gov"
+        device = moto_snowdevice.add_device(region_name="us-iso-east-1")
+        task = sdm.create_task(targets=[device], command=REBOOT)
+        assert task["taskArn"].startswith("arn:aws-iso:snow-device-management:us-iso-east-1:123456789012:task/")
+        assert sdm.describe_task(taskId=task["taskId"])["targets"] == [device]
+
+
 def test_the_server_allows_an_unknown_region_when_moto_allows_nonexistent_regions() -> None:
     with MockServerProcess(env={"MOTO_ALLOW_NONEXISTENT_REGION": "true"}) as server:
         sdm = boto3.client(SERVICE, endpoint_url=server.url, region_name="mars-north-1", **DUMMY_KEYS)
