@@ -2,6 +2,7 @@
 
     python benchmarks/run.py            # everything (a few minutes on 2 cores)
     python benchmarks/run.py --quick    # smaller counts, for a smoke run
+    python benchmarks/run.py --only plugin
 
 1. per call under mock_aws, against a botocore client whose before-send hook returns a canned
    response (the floor) and against moto's built-in rest-json IVS GetChannel;
@@ -312,13 +313,19 @@ def bench_plugin(runs: int) -> None:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="smaller counts, for a smoke run")
+    parser.add_argument("--only", choices=["per-call", "pagination", "memory", "server", "plugin"], help="one section")
     args = parser.parse_args()
     quick = args.quick
-    bench_per_call(200 if quick else 1000)
-    bench_pagination(200 if quick else 2000)
-    bench_memory(1000 if quick else 5000)
-    bench_server(2.0 if quick else 10.0)
-    bench_plugin(5 if quick else 21)
+    sections: dict[str, Callable[[], None]] = {
+        "per-call": lambda: bench_per_call(200 if quick else 1000),
+        "pagination": lambda: bench_pagination(200 if quick else 2000),
+        "memory": lambda: bench_memory(1000 if quick else 5000),
+        "server": lambda: bench_server(2.0 if quick else 10.0),
+        "plugin": lambda: bench_plugin(5 if quick else 21),
+    }
+    for name, section in sections.items():
+        if args.only in (None, name):
+            section()
     print()
     print(f"{'section':<11} | {'measure':<62} | {'figure':<42} | goal")
     print(f"{'-' * 11}-+-{'-' * 62}-+-{'-' * 42}-+-------")

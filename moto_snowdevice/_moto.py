@@ -17,7 +17,7 @@ from collections.abc import Callable
 from importlib.metadata import version
 from typing import Any
 
-SUPPORTED_MOTO = ">=5.1.11,<6"
+SUPPORTED_MOTO = ">=5.1.2,<6"
 MOTO_VERSION = version("moto")
 
 
@@ -51,16 +51,20 @@ def _has(owner: Any, *names: str) -> Any:
     return owner
 
 
+# moto's service error class, which this package's errors derive from (5.1.2 - 5.2.5; absent in 5.1.1).
+_require("moto.core.exceptions.ServiceException", lambda: _attribute("moto.core.exceptions", "ServiceException"))
+
+
 # --- Routing ---------------------------------------------------------------------------------------
 
-# moto.backends.get_backend(name) imports `moto.<name>` and reads `<name>_backends` from it (5.1.11 -
+# moto.backends.get_backend(name) imports `moto.<name>` and reads `<name>_backends` from it (5.1.2 -
 # 5.2.5). Changed: every call of the service would answer moto's 404 "Not yet implemented".
 def alias_backend_module(backend_name: str, module: Any) -> None:
     sys.modules.setdefault(f"moto.{backend_name}", module)
 
 
 # moto scans backend_index.backend_url_patterns, a list of (backend name, compiled host regex), to find
-# the service of a URL, in-process and in server mode (5.1.11 - 5.2.5). Changed: as above.
+# the service of a URL, in-process and in server mode (5.1.2 - 5.2.5). Changed: as above.
 _backend_url_patterns: list[Any] = _require(
     "moto.backend_index.backend_url_patterns",
     lambda: _typed(_attribute("moto.backend_index", "backend_url_patterns"), list),
@@ -73,7 +77,7 @@ def route_service_urls(backend_name: str, url_base: str) -> None:
 
 
 # moto's /moto-api/ routes are the dict moto.moto_api._internal.urls.url_paths, read when its app is
-# built (5.1.11 - 5.2.5). Changed: the /moto-api/snow-device-management/ endpoints would answer 404.
+# built (5.1.2 - 5.2.5). Changed: the /moto-api/snow-device-management/ endpoints would answer 404.
 _moto_api_url_paths: dict[str, Any] = _require(
     "moto.moto_api._internal.urls.url_paths",
     lambda: _typed(_attribute("moto.moto_api._internal.urls", "url_paths"), dict),
@@ -85,7 +89,7 @@ def add_moto_api_routes(routes: dict[str, Any]) -> None:
 
 
 # BaseBackend.urls is a property moto's router reads on every call, rebuilt from the service module's
-# url_bases and url_paths each time (5.1.11 - 5.2.5). Changed: the cached routes would be wrong or fail.
+# url_bases and url_paths each time (5.1.2 - 5.2.5). Changed: the cached routes would be wrong or fail.
 _backend_urls_property = _require(
     "BaseBackend.urls", lambda: _attribute("moto.core.base_backend", "BaseBackend").__dict__["urls"].fget
 )
@@ -99,7 +103,7 @@ def backend_urls(backend: Any) -> dict[str, Any]:
 # --- The in-process fast path ----------------------------------------------------------------------
 
 # Under mock_aws every botocore request reaches moto.core.models.botocore_stubber.process_request(
-# request), which answers (status, headers, body) or None (5.1.11 - 5.2.5). From 5.2.4 it first
+# request), which answers (status, headers, body) or None (5.1.2 - 5.2.5). From 5.2.4 it first
 # rebuilds the request as a werkzeug Request, which costs more than this service's whole handling.
 # Changed: the fast path would be bypassed (calls still answered, slower) or, if the method were
 # renamed, the check below stops the import.
@@ -107,7 +111,7 @@ _botocore_stubber = _require(
     "moto.core.models.botocore_stubber.process_request",
     lambda: _has(_attribute("moto.core.models", "botocore_stubber"), "process_request"),
 )
-# mock_aws(config=...)'s passthrough and whitelist rules, as moto's stubber applies them (5.1.11 - 5.2.5).
+# mock_aws(config=...)'s passthrough and whitelist rules, as moto's stubber applies them (5.1.2 - 5.2.5).
 # Changed: the import stops here.
 _passthrough_service, _passthrough_url, _service_whitelisted = _require(
     "moto.core.config passthrough_service / passthrough_url / service_whitelisted",
@@ -117,7 +121,7 @@ _passthrough_service, _passthrough_url, _service_whitelisted = _require(
     ),
 )
 # moto's recorder: `_user_enabled` is true while recording (MOTO_ENABLE_RECORDING or start-recording),
-# `_record_request(request)` logs a request in the form moto's stubber or server hands it (5.1.11 -
+# `_record_request(request)` logs a request in the form moto's stubber or server hands it (5.1.2 -
 # 5.2.5). Changed: this service's requests would not be recorded, or recording would fail the call.
 _recorder = _require(
     "moto.moto_api.recorder (_user_enabled, _record_request)",
@@ -162,7 +166,7 @@ def answer_botocore_requests(
 # --- Server mode -----------------------------------------------------------------------------------
 
 # moto's WSGI application of every service: DomainDispatcherApplication(create_backend_app) is what
-# moto_server serves (5.1.11 - 5.2.5). Changed: the import stops here.
+# moto_server serves (5.1.2 - 5.2.5). Changed: the import stops here.
 _dispatcher_application, _create_backend_app = _require(
     "moto.moto_server.werkzeug_app DomainDispatcherApplication / create_backend_app",
     lambda: (
@@ -180,7 +184,7 @@ def moto_wsgi_application() -> Any:
 def _server_request_factory() -> Callable[[dict[str, Any]], Any]:
     # moto's Flask app builds each request with its request_class and hands it to the recorder:
     # BackendRequest, a moto Request whose raw_path and raw_url the recorder reads (5.2.4 - 5.2.5), or
-    # Flask's Request, whose url the recorder reads (5.1.11 - 5.2.3). Changed: recording in server
+    # Flask's Request, whose url the recorder reads (5.1.2 - 5.2.3). Changed: recording in server
     # mode would fail this service's calls.
     werkzeug_app = importlib.import_module("moto.moto_server.werkzeug_app")
     request_class = getattr(werkzeug_app, "BackendRequest", None)
@@ -205,13 +209,13 @@ def record_server_request(environ: dict[str, Any]) -> None:
 # --- IAM -------------------------------------------------------------------------------------------
 
 # moto enforces IAM once ActionAuthenticatorMixin.request_count reaches settings.
-# INITIAL_NO_AUTH_ACTION_COUNT (set_initial_no_auth_action_count moves both) (5.1.11 - 5.2.5).
+# INITIAL_NO_AUTH_ACTION_COUNT (set_initial_no_auth_action_count moves both) (5.1.2 - 5.2.5).
 # Changed: the import stops here.
 def _authenticator_class() -> Any:
     try:
         return _has(_attribute("moto.core.authorization", "ActionAuthenticatorMixin"), "request_count")
     except ModuleNotFoundError:
-        # Before moto.core.authorization existed (5.1.x) the mixin lived in moto.core.responses
+        # Before moto.core.authorization existed (5.1.2 - 5.1.16) the mixin lived in moto.core.responses
         return _has(_attribute("moto.core.responses", "ActionAuthenticatorMixin"), "request_count")
 
 
@@ -220,7 +224,7 @@ _settings = _require(
     "moto.settings.INITIAL_NO_AUTH_ACTION_COUNT", lambda: _has(_attribute("moto", "settings"), "INITIAL_NO_AUTH_ACTION_COUNT")
 )
 # IAM's record of the access keys and accounts seen, which moto's services update on every call
-# (5.1.11 - 5.2.5). Changed: the import stops here.
+# (5.1.2 - 5.2.5). Changed: the import stops here.
 _mark_account_as_visited = _require(
     "moto.iam.models.mark_account_as_visited", lambda: _attribute("moto.iam.models", "mark_account_as_visited")
 )
@@ -238,9 +242,9 @@ def iam_enforced() -> bool:
 class ServiceResponse(_base_response):  # type: ignore[misc, valid-type]
     """moto's BaseResponse, fed a request the way its IAM check reads one.
 
-    moto's check signs `method`, `raw_path` (5.2.4 - 5.2.5; `uri`'s path in 5.1.11 - 5.2.3) plus
-    `uri`'s query, `headers`, `data` (a bodiless request's payload) and the body, `raw_body` (5.1.22 -
-    5.2.5) or `body` (5.1.11 - 5.1.20), and names the action with `_get_action()`. Changed: signed
+    moto's check signs `method`, `raw_path` (5.2.4 - 5.2.5; `uri`'s path in 5.1.2 - 5.2.3) plus
+    `uri`'s query, `headers`, `data` (a bodiless request's payload) and the body, `raw_body` (5.1.19 -
+    5.2.5) or `body` (5.1.2 - 5.1.18), and names the action with `_get_action()`. Changed: signed
     calls would answer InvalidSignatureException or AccessDenied.
     """
 
@@ -261,7 +265,7 @@ class ServiceResponse(_base_response):  # type: ignore[misc, valid-type]
 
     def authorize(self, resource: str, service: str) -> None:
         """moto's IAM check of this call on `resource`, then IAM's bookkeeping of the caller."""
-        self.body = self.raw_body  # what moto up to 5.1.20 reads
+        self.body = self.raw_body  # what moto up to 5.1.18 reads
         self._authenticate_and_authorize_normal_action(resource)
         _mark_account_as_visited(
             account_id=self.current_account,
@@ -274,19 +278,19 @@ class ServiceResponse(_base_response):  # type: ignore[misc, valid-type]
 # --- Models, state manager, seeding ----------------------------------------------------------------
 
 # moto's seedable random source: /moto-api/seed and mock_random.seed() make IDs repeatable
-# (5.1.11 - 5.2.5). Changed: the import stops here.
+# (5.1.2 - 5.2.5). Changed: the import stops here.
 mock_random = _require(
     "moto.moto_api._internal.mock_random",
     lambda: _has(_attribute("moto.moto_api._internal", "mock_random"), "get_random_string", "get_random_hex", "uuid4", "random"),
 )
 # moto's state manager (set_transition and its /moto-api/state-manager/ endpoints); services register
-# their default transition with register_default_transition (5.1.11 - 5.2.5). Changed: the import stops.
+# their default transition with register_default_transition (5.1.2 - 5.2.5). Changed: the import stops.
 state_manager = _require(
     "moto.moto_api.state_manager.register_default_transition",
     lambda: _has(_attribute("moto.moto_api", "state_manager"), "register_default_transition", "get_transition"),
 )
 # moto files every model instance under model_data[service][model] for /moto-api/data.json, keyed by
-# the second part of the model's module name (5.1.11 - 5.2.5). Changed: data.json would not list ours.
+# the second part of the model's module name (5.1.2 - 5.2.5). Changed: data.json would not list ours.
 _model_data: dict[str, Any] = _require(
     "moto.core.model_instances.model_data", lambda: _attribute("moto.core.model_instances", "model_data")
 )
@@ -308,7 +312,7 @@ _ManagedState = _require(
 class ManagedStateModel(_ManagedState):  # type: ignore[misc, valid-type]
     """moto's ManagedState, whose private fields this package reads and restores by name.
 
-    ManagedState (5.1.11 - 5.2.5) keeps the state in `_status` and the reads counted towards a
+    ManagedState (5.1.2 - 5.2.5) keeps the state in `_status` and the reads counted towards a
     "manual" progression in `_tick`, moves on when `status` is read, and asks `_get_next_status` for
     the step. Changed: executions would stop moving, or the import stops below.
     """
