@@ -19,6 +19,7 @@ import requests
 from botocore.awsrequest import AWSResponse
 from botocore.config import Config
 from moto import mock_aws
+from moto.core import set_initial_no_auth_action_count
 from moto.core.botocore_stubber import MockRawResponse
 from moto.core.exceptions import ServiceNotWhitelisted
 from moto.moto_api import recorder
@@ -214,6 +215,43 @@ def test_moto_enable_recording_records_this_services_calls_from_the_start(tmp_pa
     ]
     body = base64.b64decode(entries[0]["body"]) if entries[0]["body_encoded"] else entries[0]["body"]
     assert json.loads(body)["command"] == REBOOT
+
+
+# CreateUser, PutUserPolicy and CreateAccessKey: the calls before moto starts checking IAM
+IAM_SETUP_CALLS = 3
+
+
+@set_initial_no_auth_action_count(IAM_SETUP_CALLS)
+def test_iam_is_enforced_on_the_calls_the_recorder_records_in_process(recorder_in: Path, device: str) -> None:
+    # While recording, moto's own routing rebuilds each request: signatures and policies must hold
+    iam = boto3.client("iam", region_name=REGION)
+    iam.create_user(UserName="operator")
+    statements = [
+        {"Effect": "Allow", "Action": "snow-device-management:*", "Resource": "*"},
+        {"Effect": "Deny", "Action": "snow-device-management:CancelTask", "Resource": "*"},
+    ]
+    iam.put_user_policy(
+        UserName="operator", PolicyName="snow", PolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": statements})
+    )
+    key = iam.create_access_key(UserName="operator")["AccessKey"]
+    recorder.reset_recording()
+    recorder.start_recording()
+    sdm = boto3.client(
+        SERVICE, region_name=REGION, aws_access_key_id=key["AccessKeyId"], aws_secret_access_key=key["SecretAccessKey"]
+    )
+    forged = boto3.client(
+        SERVICE, region_name=REGION, aws_access_key_id=key["AccessKeyId"], aws_secret_access_key="not-the-secret"
+    )
+
+    created = sdm.create_task(targets=[device], command=REBOOT, tags={"team": "ops"})
+    sdm.untag_resource(resourceArn=created["taskArn"], tagKeys=["team"])
+    assert sdm.describe_task(taskId=created["taskId"])["tags"] == {}
+    with refused("AccessDeniedException", 403, "CancelTask"):
+        sdm.cancel_task(taskId=created["taskId"])
+    with refused("InvalidSignatureException", 403):
+        forged.list_tasks()
+    recorder.stop_recording()
+    assert len(service_entries(recorder.download_recording())) == 5
 
 
 # The recorder, in server mode
