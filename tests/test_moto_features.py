@@ -536,6 +536,14 @@ def test_the_seam_names_the_installed_moto_and_the_range_when_an_internal_is_mis
     assert f"moto{_moto.SUPPORTED_MOTO}" in message and "moto.no_such_thing" in message
 
 
+def test_the_seam_declares_the_range_setup_cfg_and_ci_install() -> None:
+    root = PACKAGE.parent
+    requirements = (root / "setup.cfg").read_text(encoding="utf-8")
+    assert f"moto[server]{_moto.SUPPORTED_MOTO}\n" in requirements
+    lowest = _moto.SUPPORTED_MOTO.split(",")[0].removeprefix(">=")
+    assert f"LOWEST_MOTO={lowest}\n" in (root / ".ci" / "run").read_text(encoding="utf-8")
+
+
 def test_importing_the_package_fails_at_once_on_a_moto_without_the_stubber(tmp_path: Path) -> None:
     # A stand-in for a moto release that moved the stubber: the import stops, naming versions
     script = textwrap.dedent(
