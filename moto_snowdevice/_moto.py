@@ -188,9 +188,19 @@ def _server_request_factory() -> Callable[[dict[str, Any]], Any]:
     # mode would fail this service's calls.
     werkzeug_app = importlib.import_module("moto.moto_server.werkzeug_app")
     request_class = getattr(werkzeug_app, "BackendRequest", None)
-    if request_class is None:
-        from flask import Request as request_class  # type: ignore[assignment]
-    return request_class  # type: ignore[no-any-return]
+    if request_class is not None:
+        return request_class  # type: ignore[no-any-return]
+    from flask import Request
+
+    class UndecodedUrlRequest(Request):
+        """Flask's Request, its `url` as it arrived: decoded, an ARN's %2F would not replay."""
+
+        @property
+        def url(self) -> str:  # type: ignore[override]
+            raw = self.environ.get("RAW_URI", "")
+            return f"{self.host_url.rstrip('/')}{raw}" if raw.startswith("/") else raw or super().url
+
+    return UndecodedUrlRequest
 
 
 _server_request = _require("moto's server request class", _server_request_factory)
