@@ -15,11 +15,9 @@ from typing import Any, ClassVar, NoReturn, cast
 
 from moto.core.base_backend import BackendDict, BaseBackend
 from moto.core.common_models import BaseModel
-from moto.core.model_instances import model_data
-from moto.moto_api import state_manager
-from moto.moto_api._internal import mock_random
 from moto.utilities.tagging_service import TaggingService
 
+from ._moto import backend_urls, file_models_under, mock_random, state_manager
 from ._shapes import SERVICE_MODEL, SERVICE_NAME, InvalidInput, _describe, compile_check
 from .exceptions import ResourceNotFoundException, SnowDeviceManagementError, ValidationException
 
@@ -670,7 +668,7 @@ class SnowDeviceManagementBackend(BaseBackend):
         # moto's request router reads this on every call; the routes never change, so build them once
         cls = type(self)
         if cls._urls is None:
-            cls._urls = BaseBackend.urls.fget(self)  # type: ignore[attr-defined]
+            cls._urls = backend_urls(self)
         return cls._urls
 
     def __init__(self, region_name: str, account_id: str):
@@ -1097,7 +1095,7 @@ def _regions() -> list[str]:
 
 
 # moto files models under the module's second name part ("models"); the dashboard should say the service
-model_data[SERVICE_NAME].update(model_data.pop("models", {}))
+file_models_under(SERVICE_NAME, "models")
 
 snowdevicemanagement_backends = BackendDict(
     SnowDeviceManagementBackend,
