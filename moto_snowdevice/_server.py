@@ -8,6 +8,7 @@ them, so slow, idle and bursty clients hold no thread.
 
 import argparse
 import json
+import logging
 import os
 import signal
 import sys
@@ -221,7 +222,9 @@ def make_mock_server(
         with_cors(SnowDeviceManagementApplication(store), is_for_service),
         host=host,
         port=port,
-        threads=8,
+        # Requests are CPU work under one GIL: 4 threads served 8 busy clients faster, with a lower p99,
+        # than 8 (fewer idle threads woken per request); a blocking write (--state) still leaves 3
+        threads=4,
         backlog=1024,
         connection_limit=MAX_CONNECTIONS,
         # select() cannot watch more than 1024 sockets; poll() can
@@ -229,9 +232,13 @@ def make_mock_server(
         max_request_header_size=MAX_HEADER_BYTES,
         # An idle connection is closed after this many seconds
         channel_timeout=60,
+        # No proxy is trusted, so X-Forwarded-* reach the application as sent, as with moto_server
+        clear_untrusted_proxy_headers=False,
         ident="moto-snowdevice-server",
     )
     server.channel_class = _JsonErrorChannel  # type: ignore[attr-defined]
+    # Requests waiting for a thread are normal under load; waitress would print a warning for each one
+    logging.getLogger("waitress.queue").setLevel(logging.ERROR)
     return server  # type: ignore[no-any-return]
 
 
