@@ -431,11 +431,13 @@ def serve_front_end(name: str, port: int) -> None:
         # Exactly what moto-snowdevice-server serves: its waitress settings, channel and application
         moto_snowdevice.load_fleet("sample")
         server = make_mock_server("127.0.0.1", port)
-    else:
+    elif name.startswith("cheroot"):
         from cheroot import wsgi
 
         tuned = {"numthreads": 256, "request_queue_size": 1024, "timeout": 10} if name == "cheroot-tuned" else {}
         server = wsgi.Server(("127.0.0.1", port), served_application(), **{"numthreads": 16, **tuned})
+    else:
+        raise SystemExit(f"unknown front end {name}: one of {', '.join(FRONT_ENDS)}")
     print("front end ready", flush=True)
     (server.run if hasattr(server, "run") else server.safe_start)()
 
