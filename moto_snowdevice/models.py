@@ -20,7 +20,7 @@ from moto.moto_api._internal import mock_random
 from moto.moto_api._internal.managed_state_model import ManagedState
 from moto.utilities.tagging_service import TaggingService
 
-from ._shapes import SERVICE_MODEL, SERVICE_NAME, InvalidInput, compile_check
+from ._shapes import SERVICE_MODEL, SERVICE_NAME, InvalidInput, compile_check, refuse_unknown_members
 from .exceptions import ResourceNotFoundException, SnowDeviceManagementError, ValidationException
 
 # TaskState and ExecutionState of the service model
@@ -50,7 +50,10 @@ _ARN = re.compile(
     r"(?P<kind>task|managed-device)/(?P<id>[^/]+)"
 )
 
-_check_device = compile_check(SERVICE_MODEL.shape_for("DescribeDeviceOutput"), strict=True)
+_DEVICE_SHAPE = SERVICE_MODEL.shape_for("DescribeDeviceOutput")
+_check_device = compile_check(_DEVICE_SHAPE, strict=True)
+# A device document is DescribeDevice's output plus the device's EC2 instances
+_DEVICE_DOCUMENT_MEMBERS = (*_DEVICE_SHAPE.members, "instances")
 _check_instances = compile_check(
     SERVICE_MODEL.shape_for("InstanceSummaryList").member.members["instance"], strict=True
 )
@@ -102,6 +105,7 @@ def check_device_document(document: Any) -> dict[str, Any]:
     fields = dict(document)
     instances = fields.pop("instances", [])
     try:
+        refuse_unknown_members(document, "device", _DEVICE_DOCUMENT_MEMBERS)
         checked = _check_device(fields, "device")
         if not isinstance(instances, list):
             raise InvalidInput("device.instances must be a list of Instance structures")
