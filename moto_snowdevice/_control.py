@@ -5,7 +5,7 @@ POST /moto-api/snow-device-management/devices            {"accountId"?, "region"
 POST /moto-api/snow-device-management/fleet              [ the same entries ... ]
 POST /moto-api/snow-device-management/advance-execution  {"taskId", "managedDeviceId", "state", ...}
 POST /moto-api/snow-device-management/cancel-race        {"enabled", "managedDeviceId"?, ...}
-POST /moto-api/snow-device-management/faults             {"operation", "error", "count"?, "probability"?, ...}
+POST /moto-api/snow-device-management/faults             {"operation", "error", "count"?, "probability"?, "message"?, ...}
 DELETE /moto-api/snow-device-management/faults           {"operation"?, "accountId"?, "region"?}
 """
 
@@ -26,6 +26,8 @@ from .models import Fault, SnowDeviceManagementBackend, check_device_document, s
 DEFAULT_REGION = "us-east-1"
 API_PREFIX = f"/moto-api/{SERVICE_NAME}"
 _ACCOUNT_ID = re.compile(r"\d{12}")
+# An injected error's message: long enough for any real AWS message, short enough to read
+MAX_FAULT_MESSAGE = 1024
 _EXECUTION_STATES = tuple(SERVICE_MODEL.shape_for("ExecutionState").enum)
 _DOCUMENTED_ERRORS = {
     name: tuple(shape.name for shape in SERVICE_MODEL.operation_model(name).error_shapes)
@@ -177,6 +179,7 @@ def inject_fault(
     *,
     count: int | None = None,
     probability: float | None = None,
+    message: str | None = None,
     account_id: str | None = None,
     region_name: str | None = None,
 ) -> None:
@@ -185,6 +188,7 @@ def inject_fault(
     Without `probability` the next `count` calls fail (1 by default). With it, each call fails with
     that chance, drawn from moto's seedable random source (`/moto-api/seed`), until `count` calls
     have failed or, without a count, until the faults are cleared. A failed call changes nothing.
+    The error carries `message` as given, or AWS's usual wording for that error ("Rate exceeded").
     """
     documented = _DOCUMENTED_ERRORS.get(operation) if isinstance(operation, str) else None
     if documented is None:
@@ -197,9 +201,13 @@ def inject_fault(
         not isinstance(probability, (int, float)) or isinstance(probability, bool) or not 0 < probability <= 1
     ):
         raise ValidationException(f"probability must be a number above 0 and at most 1, not {probability!r}")
+    if message is not None and (not isinstance(message, str) or not 1 <= len(message) <= MAX_FAULT_MESSAGE):
+        raise ValidationException(f"message must be a string of 1 to {MAX_FAULT_MESSAGE} characters")
     backend = backend_for(account_id, region_name)
+    error_class = getattr(exceptions, error)
+    message = message or exceptions.fault_message(error_class, operation, backend.account_id)
     with backend.lock:
-        backend.inject_fault(Fault(operation, getattr(exceptions, error), count, probability))
+        backend.inject_fault(Fault(operation, error_class, count, probability, message))
 
 
 def clear_faults(
@@ -283,6 +291,7 @@ def _post_faults(body: Any) -> dict[str, Any]:
         _text(body, "error"),
         count=body.get("count"),
         probability=body.get("probability"),
+        message=body.get("message"),
         account_id=body.get("accountId"),
         region_name=body.get("region"),
     )

@@ -323,9 +323,17 @@ class Task(BaseModel):
 class Fault:
     """A documented error an operation answers on demand: for the next `count` calls, or by chance."""
 
-    def __init__(self, operation: str, error: type[SnowDeviceManagementError], count: int | None, probability: float | None):
+    def __init__(
+        self,
+        operation: str,
+        error: type[SnowDeviceManagementError],
+        count: int | None,
+        probability: float | None,
+        message: str,
+    ):
         self.operation = operation
         self.error = error
+        self.message = message
         self.probability = probability
         # Without a probability a fault strikes `count` times (1 by default); with one, until cleared
         self.remaining = count if count is not None else (None if probability is not None else 1)
@@ -642,7 +650,7 @@ class SnowDeviceManagementBackend(BaseBackend):
             if fault.strikes():
                 if fault.remaining == 0:
                     faults.remove(fault)
-                raise fault.error()
+                raise fault.error(fault.message)
 
     # Tags
 
