@@ -7,6 +7,7 @@ POST /moto-api/snow-device-management/advance-execution  {"taskId", "managedDevi
 POST /moto-api/snow-device-management/cancel-race        {"enabled", "managedDeviceId"?, ...}
 POST /moto-api/snow-device-management/faults             {"operation", "error", "count"?, "probability"?, "message"?, ...}
 DELETE /moto-api/snow-device-management/faults           {"operation"?, "accountId"?, "region"?}
+Any other path or method under the prefix answers a JSON 404 or 405 with a "message".
 """
 
 import json
@@ -15,6 +16,7 @@ from collections.abc import Callable
 from importlib import resources
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from moto.core import DEFAULT_ACCOUNT_ID
 
@@ -312,7 +314,8 @@ def _endpoint(
         chosen = action if request.method == "POST" else on_delete if request.method == "DELETE" else None
         if chosen is None:
             allowed = "POST or DELETE" if on_delete else "POST"
-            return 405, json_type, json.dumps({"message": f"use {allowed}, not {request.method}"})
+            allow = {**json_type, "Allow": "POST, DELETE" if on_delete else "POST"}
+            return 405, allow, json.dumps({"message": f"use {allowed}, not {request.method}"})
         try:
             return 200, json_type, json.dumps(chosen(_json_body(request)))
         except SnowDeviceManagementError as error:
@@ -322,10 +325,24 @@ def _endpoint(
     return handle
 
 
+def _unknown_endpoint(request: Any, full_url: str, headers: Any) -> tuple[int, dict[str, str], str]:
+    """Any other path under the prefix: a JSON 404 naming the endpoints there are, not moto's page."""
+    known = ", ".join(route.split("/")[-1].rstrip("$") for route in ROUTES)
+    path = urlsplit(full_url).path
+    message = f"No endpoint at {request.method} {path}; {API_PREFIX}/ has {known}"
+    return 404, {"Content-Type": "application/json"}, json.dumps({"message": message})
+
+
 ROUTES = {
     f"{{0}}{API_PREFIX}/devices$": _endpoint(_post_devices),
     f"{{0}}{API_PREFIX}/fleet$": _endpoint(_post_fleet),
     f"{{0}}{API_PREFIX}/advance-execution$": _endpoint(_post_advance_execution),
     f"{{0}}{API_PREFIX}/cancel-race$": _endpoint(_post_cancel_race),
     f"{{0}}{API_PREFIX}/faults$": _endpoint(_post_faults, _delete_faults),
+}
+# Registered after the routes above, so that they match first in-process; the server's router
+# prefers routes without a pattern anyway
+CATCH_ALL_ROUTES = {
+    f"{{0}}{API_PREFIX}/?$": _unknown_endpoint,
+    f"{{0}}{API_PREFIX}/(?P<unknown>.+)$": _unknown_endpoint,
 }

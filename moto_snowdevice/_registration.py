@@ -31,6 +31,7 @@ def register() -> None:
         )
         # Seeding and control endpoints beside moto's own /moto-api/ routes
         moto_api_urls.url_paths.update(_control.ROUTES)
+        moto_api_urls.url_paths.update(_control.CATCH_ALL_ROUTES)
         _answer_botocore_directly()
         _registered = True
 

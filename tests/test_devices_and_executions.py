@@ -559,6 +559,25 @@ def test_the_seeding_and_control_endpoints_answer_405_to_get(aws: None, endpoint
     assert "GET" in response.json()["message"]
 
 
+@pytest.mark.parametrize("method", ["GET", "POST", "DELETE", "PUT"])
+@pytest.mark.parametrize("path", ["", "/", "/no-such-endpoint", "/faults/extra", "/devices/1/2"])
+def test_any_other_path_under_the_control_prefix_answers_404_json_naming_the_endpoints(
+    aws: None, method: str, path: str
+) -> None:
+    response = requests.request(method, f"{MOTO_API}{path}")
+    assert response.status_code == 404
+    assert response.headers["Content-Type"] == "application/json"
+    message = response.json()["message"]
+    assert method in message and "devices" in message and "faults" in message
+
+
+def test_a_wrong_method_on_a_control_endpoint_says_which_methods_it_allows(aws: None) -> None:
+    response = requests.put(f"{MOTO_API}/faults")
+    assert response.status_code == 405
+    assert response.headers["Allow"] == "POST, DELETE"
+    assert response.json() == {"message": "use POST or DELETE, not PUT"}
+
+
 def test_posting_a_fleet_adds_every_entry(sdm: Any) -> None:
     response = requests.post(
         f"{MOTO_API}/fleet",
