@@ -109,9 +109,8 @@ def _stop(signum: int, frame: Any) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     args = _arguments(argv)
-    schema_dir = os.environ.get("MOTO_SNOWDEVICE_SCHEMAS")
-    if schema_dir:
-        _schemas.validate_responses(schema_dir)
+    if _schemas.checking_responses():
+        print("checking every response against its operation's JSON Schema", flush=True)
     restored = 0
     if args.state:
         try:

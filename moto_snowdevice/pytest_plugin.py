@@ -28,10 +28,46 @@ from ._control import load_fleet
 _LISTENING = re.compile(r"listening on (http://\S+)")
 
 
+_CHECK_OPTION = "--sdm-check-responses"
+_CHECK_VARIABLE = "MOTO_SNOWDEVICE_CHECK_RESPONSES"
+# What the environment held before --sdm-check-responses set it, to put back at the end
+_checking_was = pytest.StashKey[tuple[str | None]]()
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.getgroup("moto-snowdevice").addoption(
+        _CHECK_OPTION,
+        action="store_true",
+        default=False,
+        help="check every snow-device-management response against its operation's JSON Schema, "
+        f"in-process and in mock servers started from the tests (as {_CHECK_VARIABLE}=1 does)",
+    )
+
+
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers", "sdm_fleet(fleet): the fleet file or packaged fleet name the sdm_fleet fixture seeds"
     )
+    if config.getoption(_CHECK_OPTION):
+        config.stash[_checking_was] = (os.environ.get(_CHECK_VARIABLE),)
+        # Servers the tests start inherit the environment; this process switches on directly
+        os.environ[_CHECK_VARIABLE] = "1"
+        from ._schemas import check_responses
+
+        check_responses(True)
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    if _checking_was not in config.stash:
+        return
+    (previous,) = config.stash[_checking_was]
+    if previous is None:
+        os.environ.pop(_CHECK_VARIABLE, None)
+    else:
+        os.environ[_CHECK_VARIABLE] = previous
+    from ._schemas import check_responses, from_environment
+
+    check_responses(from_environment())
 
 
 @pytest.fixture
