@@ -144,12 +144,17 @@ def test_a_server_answers_a_response_that_breaks_its_schema_with_a_json_500_and_
 @pytest.mark.parametrize(
     ("value", "on"), [("1", True), ("true", True), ("YES", True), ("0", False), ("", False), (None, False)]
 )
-def test_the_environment_variable_switches_checking_on_at_import(value: str | None, on: bool) -> None:
+def test_the_environment_variable_switches_checking_on_at_import(
+    tmp_path: Path, value: str | None, on: bool
+) -> None:
     env = {key: item for key, item in os.environ.items() if key != CHECK_VARIABLE}
     if value is not None:
         env[CHECK_VARIABLE] = value
     probe = "import moto_snowdevice._schemas as s; print(s.checking_responses())"
-    result = subprocess.run([sys.executable, "-c", probe], env=env, capture_output=True, text=True, timeout=120)
+    # Away from the clone: the schemas come from the service model, not from schemas/
+    result = subprocess.run(
+        [sys.executable, "-c", probe], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120
+    )
     assert result.stdout.strip() == str(on), result.stderr
 
 
