@@ -18,6 +18,7 @@ import re
 import shlex
 import subprocess
 import sys
+import textwrap
 from collections.abc import Iterator
 from contextlib import ExitStack
 from dataclasses import dataclass
@@ -35,7 +36,8 @@ SKIPPED = {
     "test-command": "runs this very test suite",
 }
 LANGUAGES = {"bash": "shell", "sh": "shell", "python": "python", "json": "json"}
-FENCE = re.compile(r"^```(?P<info>[^\n`]*)\n(?P<code>.*?)^```[ \t]*$", re.M | re.S)
+# A fence at any indentation (inside a list item too), closed at the same indentation
+FENCE = re.compile(r"^(?P<indent>[ \t]*)```(?P<info>[^\n`]*)\n(?P<code>.*?)^(?P=indent)```[ \t]*$", re.M | re.S)
 MARKER = re.compile(r"<!-- readme-test: (?P<kind>skip|server)(?: (?P<name>[a-z-]+))?(?: — [^>]*)? -->\s*$")
 EXPECTED_OUTPUT = re.compile(r"#=> (.+)$", re.M)
 DEFAULT_ADDRESS = re.compile(r"(?:127\.0\.0\.1|localhost):5000\b")
@@ -72,7 +74,7 @@ def blocks(text: str) -> list[Block]:
             Block(
                 line=line,
                 language=fence["info"].strip().split(" ")[0],
-                code=fence["code"],
+                code=textwrap.dedent(fence["code"]),
                 kind=marker["kind"] if marker else None,
                 name=marker["name"] if marker else None,
             )
@@ -242,6 +244,11 @@ def test_the_runner_refuses_a_fleet_the_server_refuses(tmp_path: Path) -> None:
     )
     with pytest.raises(BlockFailed, match="already exists"):
         run_readme(markdown, tmp_path)
+
+
+def test_the_runner_finds_a_block_inside_a_list_item() -> None:
+    markdown = "1. A step:\n\n   ```bash\n   echo step\n   ```\n"
+    assert [(block.language, block.code) for block in blocks(markdown)] == [("bash", "echo step\n")]
 
 
 def test_the_runner_carries_exports_from_one_block_to_the_next(tmp_path: Path) -> None:
