@@ -163,14 +163,18 @@ def test_a_server_started_with_the_environment_variable_says_it_checks_responses
     server = subprocess.Popen(
         [sys.executable, "-m", "moto_snowdevice", "--port", "0"], env=env, stdout=subprocess.PIPE, text=True
     )
+    lines = []
     try:
         assert server.stdout is not None
-        first = server.stdout.readline()
+        for line in server.stdout:
+            lines.append(line.strip())
+            if "listening on" in line:
+                break
     finally:
         server.terminate()
         server.wait(timeout=30)
         server.stdout.close()  # type: ignore[union-attr]
-    assert first.strip() == "checking every response against its operation's JSON Schema"
+    assert "checking every response against its operation's JSON Schema" in lines
 
 
 PLUGIN_TEST = """
