@@ -211,3 +211,13 @@ def test_this_suite_runs_with_response_checking_on() -> None:
     # setup.cfg's addopts give --sdm-check-responses; without it the suite would check nothing
     assert _schemas.checking_responses()
     assert os.environ[CHECK_VARIABLE] == "1"
+
+
+def test_the_option_works_when_a_conftest_also_names_the_plugin_module(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv(CHECK_VARIABLE, raising=False)
+    pytester.makeconftest('pytest_plugins = ["moto_snowdevice.pytest_plugin"]')
+    pytester.makepyfile(test_checked=PLUGIN_TEST)
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "--sdm-check-responses")
+    result.assert_outcomes(passed=2)
