@@ -21,7 +21,7 @@ def register() -> None:
 
         import moto.moto_api._internal.urls as moto_api_urls
 
-        from . import _control, models, urls
+        from . import _aiobotocore, _control, models, urls
 
         # moto.backends.get_backend("snowdevicemanagement") imports moto.snowdevicemanagement
         sys.modules.setdefault(f"moto.{BACKEND_NAME}", models)
@@ -32,6 +32,8 @@ def register() -> None:
         # Seeding and control endpoints beside moto's own /moto-api/ routes
         moto_api_urls.url_paths.update(_control.ROUTES)
         _answer_botocore_directly()
+        # aiobotocore and aioboto3 clients of this service, in-process too
+        _aiobotocore.answer_aiobotocore()
         _registered = True
 
 
