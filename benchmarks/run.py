@@ -10,6 +10,8 @@
 3. retained memory per stored task with one target (tracemalloc);
 4. server mode: 8 concurrent boto3 clients (one process each) against moto-snowdevice-server
    (DescribeTask) and against moto_server (IVS GetChannel).
+
+Async clients (aiobotocore) are measured by benchmarks/async_run.py, in an async venv.
 """
 
 import argparse
@@ -45,6 +47,14 @@ rows: list[tuple[str, str, str, str]] = []
 def report(section: str, what: str, figure: str, goal: str) -> None:
     rows.append((section, what, figure, goal))
     print(f"  {what}: {figure}  (goal {goal})", flush=True)
+
+
+def print_table() -> None:
+    print()
+    print(f"{'section':<11} | {'measure':<62} | {'figure':<42} | goal")
+    print(f"{'-' * 11}-+-{'-' * 62}-+-{'-' * 42}-+-------")
+    for section, what, figure, goal in rows:
+        print(f"{section:<11} | {what:<62} | {figure:<42} | {goal}")
 
 
 def per_call_seconds(call: Callable[[], Any], calls: int) -> float:
@@ -293,11 +303,7 @@ def main() -> int:
     bench_pagination(200 if quick else 2000)
     bench_memory(1000 if quick else 5000)
     bench_server(2.0 if quick else 10.0)
-    print()
-    print(f"{'section':<11} | {'measure':<62} | {'figure':<42} | goal")
-    print(f"{'-' * 11}-+-{'-' * 62}-+-{'-' * 42}-+-------")
-    for section, what, figure, goal in rows:
-        print(f"{section:<11} | {what:<62} | {figure:<42} | {goal}")
+    print_table()
     return 0
 
 
