@@ -35,7 +35,7 @@ from run import per_call_seconds, print_table, report
 
 REGION = "us-east-1"
 SERVICE = "snow-device-management"
-REBOOT = {"reboot": {}}
+REBOOT: dict[str, Any] = {"reboot": {}}
 CREDENTIALS = {"aws_access_key_id": "AKIAIOSFODNN7EXAMPLE", "aws_secret_access_key": "secret"}
 GATHERED = 50
 

@@ -1,7 +1,7 @@
 """aiobotocore (and so aioboto3) clients of this service, answered in-process under mock_aws.
 
-Kept as one block of reaches into aiobotocore's and moto's private internals, like every other
-reach into them: what it relies on, the versions verified, and what a user would see if it changed.
+One block of reaches into aiobotocore's and moto's private internals, with what it relies on, the
+versions verified, and what a user would see if they changed.
 """
 
 import re
@@ -18,22 +18,23 @@ _ENDPOINT_MODULE = "aiobotocore.endpoint"
 _SERVICE_URL = re.compile(url_bases[0] + r"(?:\.cn)?/")
 
 
+# --- aiobotocore clients ---------------------------------------------------------------------------
+
+# Under mock_aws moto's botocore_stubber, a `before-send` handler that aiobotocore clients inherit from
+# botocore's BUILTIN_HANDLERS, answers with a botocore AWSResponse over a
+# moto.core.botocore_stubber.MockRawResponse; aiobotocore then calls the module-level
+# aiobotocore.endpoint.convert_to_response_dict(http_response, operation_model), which awaits
+# `http_response.content` as an aiobotocore.awsrequest.AioAWSResponse gives it (its `raw` has an
+# awaitable read()). Verified on aiobotocore 2.25.1, 3.9.2 and 3.10.0 with moto 5.2.4 and 5.2.5, and
+# under aiomoto 0.5.8's mock_aws, which wraps the same function and converts every answer first.
+# Changed: async calls of this service under mock_aws fail as moto's own services do, with
+# "TypeError: object bytes can't be used in 'await' expression"; boto3 calls are not affected.
 def answer_aiobotocore() -> None:
-    """Hand moto's answers for this service to aiobotocore in the response type it awaits.
+    """Hand moto's answers for this service to aiobotocore as the AioAWSResponse it awaits.
 
-    Relies on: inside mock_aws, moto's `botocore_stubber` (a `before-send` handler that aiobotocore
-    clients inherit from botocore's BUILTIN_HANDLERS) answering with a botocore `AWSResponse` over
-    a `moto.core.botocore_stubber.MockRawResponse`; aiobotocore then calling the module-level
-    `aiobotocore.endpoint.convert_to_response_dict(http_response, operation_model)`, which awaits
-    `http_response.content` of an `aiobotocore.awsrequest.AioAWSResponse` (whose `raw` has an
-    awaitable `read()`). Only those answers, for this service's URLs, while moto's stubber is
-    enabled (a mock_aws is active), are rewrapped; everything else passes through unchanged.
-    Verified: aiobotocore 2.25.1, 3.9.2 and 3.10.0 with moto 5.2.4 and 5.2.5, and under aiomoto
-    0.5.8's mock_aws (which wraps the same function, and converts first).
-    If it changed: async calls of this service under mock_aws fail as moto's own services do,
-    with "TypeError: object bytes can't be used in 'await' expression"; boto3 is not affected.
-
-    aiobotocore is not imported here: the wrap is put in place when aiobotocore is imported.
+    Only moto's answers, for this service's URLs, while a mock_aws is active, are rewrapped; every
+    other response passes through unchanged. aiobotocore is not imported here: the wrap is put in
+    place when aiobotocore.endpoint is imported (or at once, if it already is).
     """
     endpoint = sys.modules.get(_ENDPOINT_MODULE)
     if endpoint is not None:
@@ -56,12 +57,16 @@ class _AwaitableRaw:
 
 
 def _wrap_response_conversion(endpoint: ModuleType) -> None:
-    convert = endpoint.convert_to_response_dict
-    if getattr(convert, "answers_snow_device_management", False):
+    convert = getattr(endpoint, "convert_to_response_dict", None)
+    if convert is None or getattr(convert, "answers_snow_device_management", False):
         return
-    from aiobotocore.awsrequest import AioAWSResponse
-    from moto.core.botocore_stubber import MockRawResponse
-    from moto.core.models import botocore_stubber
+    try:
+        from aiobotocore.awsrequest import AioAWSResponse
+        from moto.core.botocore_stubber import MockRawResponse
+        from moto.core.models import botocore_stubber
+    except ImportError:
+        # A changed aiobotocore or moto must never break importing aiobotocore itself
+        return
 
     async def convert_to_response_dict(http_response: Any, operation_model: Any) -> Any:
         if (

@@ -47,13 +47,14 @@ try:
     # pytest-asyncio's strict mode (its default) runs only the async fixtures it marked itself
     from pytest_asyncio import fixture as _async_fixture
 except ImportError:
-    _async_fixture = pytest.fixture
+    _async_fixture = pytest.fixture  # type: ignore[assignment]
 
 
 @_async_fixture
 async def sdm_async_client() -> AsyncIterator[Any]:
     """An aiobotocore snow-device-management client in us-east-1, inside mock_aws."""
     from aiobotocore.session import get_session
+    from moto import mock_aws
 
     from ._registration import register
 
