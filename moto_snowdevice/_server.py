@@ -20,6 +20,7 @@ from werkzeug.wsgi import get_input_stream
 
 from . import _schemas, _state
 from ._control import load_fleet
+from ._cors import with_cors
 from ._shapes import SERVICE_NAME
 from .exceptions import SnowDeviceManagementError
 from .responses import SnowDeviceManagementResponse
@@ -41,6 +42,13 @@ class _ServiceRequest:
         return get_input_stream(self.environ, safe_fallback=False).read()
 
 
+def is_for_service(environ: dict[str, Any]) -> bool:
+    """Whether a request is for this service: signed for it, or sent to its host name."""
+    return _SIGNED_FOR_SERVICE in environ.get("HTTP_AUTHORIZATION", "") or environ.get(
+        "HTTP_HOST", ""
+    ).startswith(_HOST_OF_SERVICE)
+
+
 class SnowDeviceManagementApplication:
     """moto's WSGI application, with requests for this service answered by the service directly.
 
@@ -52,9 +60,7 @@ class SnowDeviceManagementApplication:
         self.moto_application = DomainDispatcherApplication(create_backend_app)
 
     def __call__(self, environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
-        if _SIGNED_FOR_SERVICE in environ.get("HTTP_AUTHORIZATION", "") or environ.get(
-            "HTTP_HOST", ""
-        ).startswith(_HOST_OF_SERVICE):
+        if is_for_service(environ):
             request = _ServiceRequest(environ)
             query = environ.get("QUERY_STRING")
             url = f"{environ['wsgi.url_scheme']}://{environ.get('HTTP_HOST', 'localhost')}{quote(environ.get('PATH_INFO', ''))}"
@@ -76,7 +82,8 @@ def make_mock_server(host: str = "127.0.0.1", port: int = 0) -> wsgi.Server:
     cheroot, CherryPy's threaded HTTP/1.1 server, keeps connections alive and serves from a pool of
     threads: about twice the throughput of werkzeug's development server that moto_server uses.
     """
-    return wsgi.Server((host, port), SnowDeviceManagementApplication(), numthreads=16)
+    application = with_cors(SnowDeviceManagementApplication(), is_for_service)
+    return wsgi.Server((host, port), application, numthreads=16)
 
 
 def _arguments(argv: list[str] | None) -> argparse.Namespace:
