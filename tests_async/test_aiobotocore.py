@@ -19,7 +19,7 @@ import moto_snowdevice
 from async_helpers import NO_RETRY, REBOOT, REGION, SERVICE, device_arn, refused, task_arn
 
 HARBOR = "smd-fictbgr3rbcjeqa5"  # the sample fleet's locked device, with two EC2 instances
-RUNNING_INSTANCE = "s.i-84fa8a27d3e15e111"
+HARBOR_INSTANCES = ["s.i-84fa8a27d3e15e111", "s.i-0b6f9d2c8a7e4f222"]
 ALLOW_DESCRIBE_TASK = {"Effect": "Allow", "Action": "snow-device-management:DescribeTask", "Resource": "*"}
 
 
@@ -30,12 +30,13 @@ def async_client(**options: Any) -> Any:
 
 async def test_every_operation_answers_in_process(sdm: Any, fleet: list[str]) -> None:
     device, other = fleet
+    assert device == HARBOR
     assert [d["managedDeviceId"] for d in (await sdm.list_devices())["devices"]] == fleet
     assert (await sdm.describe_device(managedDeviceId=device))["managedDeviceArn"] == device_arn(device)
-    instances = await sdm.describe_device_ec2_instances(managedDeviceId=HARBOR, instanceIds=[RUNNING_INSTANCE])
-    assert [i["instance"]["instanceId"] for i in instances["instances"]] == [RUNNING_INSTANCE]
-    resources = (await sdm.list_device_resources(managedDeviceId=HARBOR))["resources"]
-    assert {r["id"] for r in resources} >= {RUNNING_INSTANCE}
+    instances = await sdm.describe_device_ec2_instances(managedDeviceId=device, instanceIds=HARBOR_INSTANCES[:1])
+    assert [i["instance"]["instanceId"] for i in instances["instances"]] == HARBOR_INSTANCES[:1]
+    resources = (await sdm.list_device_resources(managedDeviceId=device))["resources"]
+    assert sorted(r["id"] for r in resources) == sorted(HARBOR_INSTANCES)
 
     created = await sdm.create_task(targets=[device, other], command=REBOOT, tags={"team": "a"})
     task_id = created["taskId"]
@@ -199,8 +200,6 @@ async def test_moto_s_own_services_are_left_as_moto_answers_them(aws: None) -> N
 
 
 async def test_an_async_client_outside_mock_aws_is_not_intercepted(sdm_server: str) -> None:
-    with mock_aws():
-        moto_snowdevice.load_fleet("sample")  # in-process state, gone with the mock
     seeded = requests.post(f"{sdm_server}/moto-api/{SERVICE}/devices", json={"device": {}}, timeout=30)
     server_device = seeded.json()["managedDeviceId"]
     async with async_client(endpoint_url=sdm_server, aws_access_key_id="testing", aws_secret_access_key="x") as sdm:
