@@ -11,11 +11,8 @@ from importlib.machinery import ModuleSpec
 from types import ModuleType
 from typing import Any
 
-from .urls import url_bases
-
-# The module whose response conversion is wrapped, patched as soon as it is imported
+# The module whose response conversion is wrapped, as soon as it is imported
 _ENDPOINT_MODULE = "aiobotocore.endpoint"
-_SERVICE_URL = re.compile(url_bases[0] + r"(?:\.cn)?/")
 
 
 # --- aiobotocore clients ---------------------------------------------------------------------------
@@ -29,18 +26,19 @@ _SERVICE_URL = re.compile(url_bases[0] + r"(?:\.cn)?/")
 # under aiomoto 0.5.8's mock_aws, which wraps the same function and converts every answer first.
 # Changed: async calls of this service under mock_aws fail as moto's own services do, with
 # "TypeError: object bytes can't be used in 'await' expression"; boto3 calls are not affected.
-def answer_aiobotocore() -> None:
-    """Hand moto's answers for this service to aiobotocore as the AioAWSResponse it awaits.
+def answer_aiobotocore_requests(url_base: str) -> None:
+    """Hand moto's answers for the service at `url_base` to aiobotocore as the AioAWSResponse it awaits.
 
     Only moto's answers, for this service's URLs, while a mock_aws is active, are rewrapped; every
     other response passes through unchanged. aiobotocore is not imported here: the wrap is put in
     place when aiobotocore.endpoint is imported (or at once, if it already is).
     """
+    service_url = re.compile(url_base + r"(?:\.cn)?/")
     endpoint = sys.modules.get(_ENDPOINT_MODULE)
     if endpoint is not None:
-        _wrap_response_conversion(endpoint)
+        _wrap_response_conversion(endpoint, service_url)
     elif not any(isinstance(finder, _WrapOnImport) for finder in sys.meta_path):
-        sys.meta_path.insert(0, _WrapOnImport())
+        sys.meta_path.insert(0, _WrapOnImport(service_url))
 
 
 class _AwaitableRaw:
@@ -56,7 +54,7 @@ class _AwaitableRaw:
         self._raw.close()
 
 
-def _wrap_response_conversion(endpoint: ModuleType) -> None:
+def _wrap_response_conversion(endpoint: ModuleType, service_url: re.Pattern[str]) -> None:
     convert = getattr(endpoint, "convert_to_response_dict", None)
     if convert is None or getattr(convert, "answers_snow_device_management", False):
         return
@@ -73,7 +71,7 @@ def _wrap_response_conversion(endpoint: ModuleType) -> None:
             isinstance(http_response.raw, MockRawResponse)
             and not isinstance(http_response, AioAWSResponse)
             and botocore_stubber.enabled
-            and _SERVICE_URL.match(http_response.url)
+            and service_url.match(http_response.url)
         ):
             http_response = AioAWSResponse(
                 http_response.url,
@@ -89,6 +87,9 @@ def _wrap_response_conversion(endpoint: ModuleType) -> None:
 
 class _WrapOnImport(MetaPathFinder):
     """Finds aiobotocore.endpoint through the other finders and wraps it once it has loaded."""
+
+    def __init__(self, service_url: re.Pattern[str]):
+        self.service_url = service_url
 
     def find_spec(self, fullname: str, path: Any, target: Any = None) -> ModuleSpec | None:
         if fullname != _ENDPOINT_MODULE:
@@ -117,7 +118,7 @@ class _WrappingLoader(Loader):
 
     def exec_module(self, module: ModuleType) -> None:
         self._loader.exec_module(module)
-        _wrap_response_conversion(module)
+        _wrap_response_conversion(module, self._finder.service_url)
         if self._finder in sys.meta_path:
             sys.meta_path.remove(self._finder)
 

@@ -33,7 +33,7 @@ def register() -> None:
         moto_api_urls.url_paths.update(_control.ROUTES)
         _answer_botocore_directly()
         # aiobotocore and aioboto3 clients of this service, in-process too
-        _aiobotocore.answer_aiobotocore()
+        _aiobotocore.answer_aiobotocore_requests(urls.url_bases[0])
         _registered = True
 
 
