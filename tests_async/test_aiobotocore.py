@@ -232,3 +232,12 @@ with mock_aws():
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "LOCKED"
+
+
+def test_importing_the_package_and_its_pytest_plugin_imports_no_aiobotocore() -> None:
+    script = "import sys, moto_snowdevice.pytest_plugin; print(' '.join(sorted(m.split('.')[0] for m in sys.modules)))"
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    imported = set(done.stdout.split())
+    assert "moto_snowdevice" in imported
+    assert not imported & {"aiobotocore", "aiohttp", "aioboto3"}
