@@ -47,8 +47,10 @@ class _AwaitableRaw:
     def __init__(self, raw: Any):
         self._raw = raw
 
-    async def read(self, amount: int = -1) -> bytes:
-        return bytes(self._raw.read(amount))
+    async def read(self) -> bytes:
+        # The whole body every time: aiobotocore converts one answer twice (to parse it, and for the
+        # response-received event), and a MockRawResponse is a BytesIO
+        return bytes(self._raw.getvalue())
 
     def close(self) -> None:
         self._raw.close()

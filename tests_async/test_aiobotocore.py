@@ -55,6 +55,16 @@ async def test_every_operation_answers_in_process(sdm: Any, fleet: list[str]) ->
     assert (await sdm.list_tags_for_resource(resourceArn=created["taskArn"]))["tags"] == {"env": "test"}
 
 
+async def test_response_received_handlers_see_the_body_the_client_parsed(sdm: Any, fleet: list[str]) -> None:
+    bodies: list[bytes] = []
+    sdm.meta.events.register(
+        "response-received.snow-device-management.ListDevices",
+        lambda response_dict, **_: bodies.append(response_dict["body"]),
+    )
+    listed = await sdm.list_devices()
+    assert [json.loads(body)["devices"] for body in bodies] == [listed["devices"]]
+
+
 async def test_an_unknown_task_raises_resource_not_found_404(sdm: Any) -> None:
     with refused("ResourceNotFoundException", 404, "st-aaaaaaaaaaaaaaaa"):
         await sdm.describe_task(taskId="st-aaaaaaaaaaaaaaaa")
