@@ -102,9 +102,10 @@ async def test_the_paginator_walks_every_task_once_in_creation_order(sdm: Any, f
     assert [task["taskId"] for page in pages for task in page["tasks"]] == created
 
 
-async def test_retries_recover_from_two_injected_throttling_errors(aws: None, fleet: list[str]) -> None:
+@pytest.mark.parametrize("mode", ["legacy", "standard", "adaptive"])
+async def test_retries_recover_from_two_injected_throttling_errors(aws: None, fleet: list[str], mode: str) -> None:
     moto_snowdevice.inject_fault("ListDevices", "ThrottlingException", count=2)
-    retrying = AioConfig(retries={"total_max_attempts": 3, "mode": "standard"})
+    retrying = AioConfig(retries={"total_max_attempts": 3, "mode": mode})
     async with async_client(config=retrying) as sdm:
         listed = await sdm.list_devices()
     assert listed["ResponseMetadata"]["RetryAttempts"] == 2
