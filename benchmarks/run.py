@@ -9,13 +9,19 @@
    task with N and 10*N tasks stored;
 3. retained memory per stored task with one target (tracemalloc);
 4. server mode: 8 concurrent boto3 clients (one process each) against moto-snowdevice-server
-   (DescribeTask) and against moto_server (IVS GetChannel).
+   (DescribeTask) and against moto_server (IVS GetChannel);
+5. front ends side by side on the same application: cheroot as it was (16 threads), cheroot tuned,
+   waitress, granian: a normal client's p99 while 150 slowloris and 100 idle keep-alive connections are
+   open, 64 clients connecting at once, 8 clients' throughput;
+6. --state: CreateTask calls/s written through vs without --state, and loading N and 10*N tasks.
 
 Async clients (aiobotocore) are measured by benchmarks/async_run.py, in an async venv.
 """
 
 import argparse
+import contextlib
 import gc
+import importlib.util
 import json
 import multiprocessing
 import re
@@ -23,11 +29,13 @@ import socket
 import statistics
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import tracemalloc
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 import boto3
@@ -223,10 +231,10 @@ def _free_port() -> int:
 
 
 @contextmanager
-def _process(command: list[str], ready: str) -> Iterator[subprocess.Popen[str]]:
+def _process(command: list[str], ready: str | None) -> Iterator[subprocess.Popen[str]]:
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     assert process.stdout is not None
-    for line in process.stdout:
+    for line in process.stdout if ready else ():
         if ready in line:
             break
     # Keep draining the log so a full pipe never stalls the server
@@ -269,11 +277,10 @@ def _load(url: str, service: str, ident: str, clients: int, seconds: float) -> t
     Each client runs in its own process, so the load generator is not held back by one GIL.
     """
     with multiprocessing.get_context("spawn").Pool(clients) as pool:
-        start_at = time.time() + 5  # time for every process to start and warm up
+        start_at = time.time() + 15  # time for every process to start and warm up, on a busy machine too
         results = pool.map(_client_process, [(url, service, ident, start_at, seconds)] * clients)
-    latencies = sorted(latency for mine, _ in results for latency in mine)
-    p99 = latencies[max(int(len(latencies) * 0.99) - 1, 0)]
-    return len(latencies) / seconds, p99, sum(errors for _, errors in results)
+    latencies = [latency for mine, _ in results for latency in mine]
+    return len(latencies) / seconds, _p99(latencies), sum(errors for _, errors in results)
 
 
 def bench_server(seconds: float) -> None:
@@ -294,15 +301,312 @@ def bench_server(seconds: float) -> None:
     report("server", "errors", f"{ours[2]} (moto_server IVS: {theirs[2]})", "0")
 
 
+def _state_file(path: Path, tasks: int) -> None:
+    """A state file with one managed device and `tasks` tasks on it, written as the server writes."""
+    from moto_snowdevice import _state
+
+    with mock_aws():
+        backend = snowdevicemanagement_backends["123456789012"][REGION]
+        device = moto_snowdevice.add_device()
+        for _ in range(tasks):
+            backend.create_task([device], {"reboot": {}}, None, None, None)
+        _state.write_database(path, [backend])
+
+
+def _load_seconds(path: Path) -> float:
+    from moto_snowdevice import _state
+
+    with mock_aws():
+        started = time.perf_counter()
+        store = _state.StateStore.open(path)
+        seconds = time.perf_counter() - started
+        store.close()
+    return seconds
+
+
+def _create_task_rate(port: int, clients: int, seconds: float) -> tuple[float, int]:
+    """CreateTask calls/s of `clients` keep-alive raw HTTP clients (threads: the server is the bottleneck)."""
+    body = json.dumps({"targets": ["smd-fictbgr3rbcjeqa5"], "command": {"reboot": {}}})
+    request = (f"POST /task HTTP/1.1\r\nHost: 127.0.0.1\r\n{SIGNED}Content-Type: application/json\r\n"
+               f"Content-Length: {len(body)}\r\n\r\n{body}").encode()
+    counts, errors, deadline = [0] * clients, [0], time.time() + seconds
+
+    def client(index: int) -> None:
+        with socket.create_connection(("127.0.0.1", port), timeout=30) as sock:
+            while time.time() < deadline:
+                sock.sendall(request)
+                if _read_response(sock) == 200:
+                    counts[index] += 1
+                else:
+                    errors[0] += 1
+
+    threads = [threading.Thread(target=client, args=(index,)) for index in range(clients)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return sum(counts) / seconds, errors[0]
+
+
+def bench_state(seconds: float, tasks: int) -> None:
+    print("6. --state: CreateTask throughput written through, and loading", flush=True)
+    configurations = {
+        "without --state": [],
+        "--state": ["--state", "normal.db"],
+        "--state --state-sync full": ["--state", "full.db", "--state-sync", "full"],
+    }
+    rates: dict[str, list[float]] = {name: [] for name in configurations}
+    errors = 0
+    with tempfile.TemporaryDirectory() as directory, contextlib.ExitStack() as servers:
+        ports = {}
+        for name, arguments in configurations.items():
+            ports[name] = _free_port()
+            command = [sys.executable, "-m", "moto_snowdevice", "-p", str(ports[name]), "--fleet", "sample",
+                       *[f"{directory}/{argument}" if argument.endswith(".db") else argument for argument in arguments]]
+            servers.enter_context(_process(command, "listening on"))
+        # Alternating rounds, so that the noise of a shared machine falls on every configuration alike
+        for _ in range(5):
+            for name, port in ports.items():
+                rate, failed = _create_task_rate(port, 4, seconds / 5)
+                rates[name].append(rate)
+                errors += failed
+        base = statistics.median(rates["without --state"])
+        for name in ("--state", "--state --state-sync full"):
+            rate = statistics.median(rates[name])
+            goal = ">= 0.5x" if name == "--state" else "(reported)"
+            report("state", f"CreateTask calls/s, 4 clients, {name} vs without", f"{rate / base:.2f}x ({rate:.0f}/s vs {base:.0f}/s; {errors} errors)", goal)
+        loads = {}
+        for count in (tasks // 10, tasks):
+            path = Path(directory) / f"load-{count}.db"
+            _state_file(path, count)
+            loads[count] = min(_load_seconds(path) for _ in range(2))
+        small, large = loads[tasks // 10], loads[tasks]
+        report("state", f"loading {tasks} tasks, and vs {tasks // 10}", f"{large:.2f} s ({large / small:.1f}x of {small:.2f} s)", "seconds; ~10x (linear)")
+
+
+# 5. front ends, side by side: each candidate serves the same application in a process of its own
+
+FRONT_ENDS = ("cheroot-16", "cheroot-tuned", "waitress", "granian")
+SIGNED = (
+    "Authorization: AWS4-HMAC-SHA256 Credential=AKIAIOSFODNN7EXAMPLE/20260101/us-east-1/"
+    "snow-device-management/aws4_request, SignedHeaders=host, Signature=0\r\n"
+)
+
+
+def granian_application() -> Any:
+    """The application as granian's worker process builds it (granian imports a factory by name)."""
+    from moto_snowdevice._server import SnowDeviceManagementApplication
+
+    moto_snowdevice.load_fleet("sample")
+    return SnowDeviceManagementApplication()
+
+
+def serve_front_end(name: str, port: int) -> None:
+    """Serve the sample fleet with one candidate front end until terminated (`run.py --serve NAME PORT`)."""
+    if name == "granian":
+        from granian import Granian
+
+        sys.path.insert(0, str(Path(__file__).parent))
+        Granian("run:granian_application", address="127.0.0.1", port=port, interface="wsgi", factory=True,
+                blocking_threads=8, backlog=1024, log_enabled=False).serve()
+        return
+    from moto_snowdevice._server import SnowDeviceManagementApplication, make_mock_server
+
+    moto_snowdevice.load_fleet("sample")
+    application = SnowDeviceManagementApplication()
+    if name == "moto-snowdevice-server":
+        server = make_mock_server("127.0.0.1", port)
+    elif name.startswith("cheroot"):
+        from cheroot import wsgi
+
+        tuned = {"numthreads": 256, "request_queue_size": 1024, "timeout": 10} if name == "cheroot-tuned" else {}
+        server = wsgi.Server(("127.0.0.1", port), application, **{"numthreads": 16, **tuned})
+    else:
+        import waitress
+
+        server = waitress.create_server(application, host="127.0.0.1", port=port, threads=8,
+                                        connection_limit=2048, asyncore_use_poll=True)
+    print("front end ready", flush=True)
+    (server.run if hasattr(server, "run") else server.safe_start)()
+
+
+def _read_response(sock: socket.socket) -> int:
+    """The status of one HTTP/1.1 response read whole from `sock` (Content-Length framed).
+
+    A response that closes the connection comes back as a negative status: a new connection is needed.
+    """
+    data = b""
+    while b"\r\n\r\n" not in data:
+        chunk = sock.recv(65536)
+        if not chunk:
+            raise ConnectionError("closed before the response")
+        data += chunk
+    head, _, body = data.partition(b"\r\n\r\n")
+    length = int(re.search(rb"(?i)content-length:\s*(\d+)", head).group(1))  # type: ignore[union-attr]
+    while len(body) < length:
+        chunk = sock.recv(65536)
+        if not chunk:
+            raise ConnectionError("closed inside the response")
+        body += chunk
+    status = int(head.split()[1])
+    return -status if re.search(rb"(?i)\r\nconnection:\s*close", head) else status
+
+
+def _describe_request(task_id: str, close: bool = False) -> bytes:
+    connection = "Connection: close\r\n" if close else ""
+    return f"POST /task/{task_id} HTTP/1.1\r\nHost: 127.0.0.1\r\n{SIGNED}{connection}Content-Length: 0\r\n\r\n".encode()
+
+
+def _one_call(port: int, request: bytes, timeout: float) -> float:
+    """Seconds for a fresh connection to get a 200; raises on anything else."""
+    started = time.perf_counter()
+    with socket.create_connection(("127.0.0.1", port), timeout=timeout) as sock:
+        sock.sendall(request)
+        status = abs(_read_response(sock))
+    if status != 200:
+        raise ConnectionError(f"status {status}")
+    return time.perf_counter() - started
+
+
+def _p99(latencies: list[float]) -> float:
+    ordered = sorted(latencies)
+    return ordered[max(int(len(ordered) * 0.99) - 1, 0)] if ordered else float("nan")
+
+
+def _under_slow_and_idle(port: int, task_id: str, seconds: float) -> tuple[float, int, int]:
+    """p99, errors and calls of one normal keep-alive client while 150 slowloris and 100 idle connections are open."""
+    slow, idle = [], []
+    try:
+        for _ in range(150):
+            sock = socket.create_connection(("127.0.0.1", port), timeout=5)
+            sock.sendall(f"POST /task/{task_id} HTTP/1.1\r\nHost: 127.0.0.1\r\n".encode())
+            slow.append(sock)
+        for _ in range(100):
+            sock = socket.create_connection(("127.0.0.1", port), timeout=5)
+            sock.sendall(_describe_request(task_id))
+            _read_response(sock)
+            idle.append(sock)
+    except OSError:
+        pass  # a server that cannot take them all is measured as it is
+    stop = threading.Event()
+
+    def drip() -> None:
+        # One more header line a second: the request never ends
+        while not stop.wait(1.0):
+            for sock in slow:
+                try:
+                    sock.sendall(b"X-Slow: 1\r\n")
+                except OSError:
+                    pass
+
+    feeder = threading.Thread(target=drip, daemon=True)
+    feeder.start()
+    latencies, errors, deadline = [], 0, time.time() + seconds
+    client = None
+    try:
+        while time.time() < deadline:
+            started = time.perf_counter()
+            try:
+                if client is None:
+                    client = socket.create_connection(("127.0.0.1", port), timeout=2)
+                client.sendall(_describe_request(task_id))
+                status = _read_response(client)
+                if abs(status) != 200:
+                    errors += 1
+                if status < 0:
+                    client.close()
+                    client = None
+            except OSError:
+                errors += 1
+                client = None
+            latencies.append(time.perf_counter() - started)
+    finally:
+        stop.set()
+        feeder.join()
+        for sock in [*slow, *idle, *([client] if client else [])]:
+            sock.close()
+    return _p99(latencies), errors, len(latencies)
+
+
+def _burst(port: int, task_id: str, clients: int, rounds: int) -> tuple[float, int]:
+    """p99 and errors of `clients` clients connecting at the same moment, `rounds` times."""
+    latencies: list[float] = []
+    errors = [0]
+    request = _describe_request(task_id, close=True)
+    for _ in range(rounds):
+        barrier = threading.Barrier(clients)
+
+        def one() -> None:
+            barrier.wait()
+            try:
+                latencies.append(_one_call(port, request, timeout=10))
+            except OSError:
+                errors[0] += 1
+
+        threads = [threading.Thread(target=one) for _ in range(clients)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        time.sleep(0.2)
+    return _p99(latencies), errors[0]
+
+
+def bench_front_ends(seconds: float, candidates: tuple[str, ...]) -> None:
+    print("5. front ends side by side (cheroot-16 is the front end before this change)", flush=True)
+    for name in candidates:
+        module = name.split("-")[0]
+        if importlib.util.find_spec(module) is None:
+            report("front end", f"{name}: not measured", f"{module} is not installed", "pip install -e '.[bench]'")
+            continue
+        port = _free_port()
+        command = [sys.executable, __file__, "--serve", name, str(port)]
+        with _process(command, "front end ready" if name != "granian" else None) as process:
+            _wait_for_port(port)
+            sdm = boto3.client("snow-device-management", region_name=REGION, endpoint_url=f"http://127.0.0.1:{port}", **CREDENTIALS)
+            task_id = sdm.create_task(targets=["smd-fictbgr3rbcjeqa5"], command={"reboot": {}})["taskId"]
+            p99, errors, calls = _under_slow_and_idle(port, task_id, seconds)
+            report("front end", f"{name}: normal client p99 under 150 slowloris + 100 idle", f"{p99 * 1000:.1f} ms, {errors} errors in {calls} calls", "<= 100 ms, 0 errors")
+            p99, errors = _burst(port, task_id, 64, 5 if seconds < 5 else 10)
+            report("front end", f"{name}: 64 clients connecting at once", f"p99 {p99 * 1000:.1f} ms, {errors} errors", "<= 250 ms, 0 errors")
+            throughput, p99, errors = _load(f"http://127.0.0.1:{port}", "snow-device-management", task_id, 8, seconds)
+            report("front end", f"{name}: 8 clients, DescribeTask", f"{throughput:.0f}/s, p99 {p99 * 1000:.1f} ms, {errors} errors", "at least cheroot-16's")
+            assert process.poll() is None, f"{name} stopped"
+
+
+def _wait_for_port(port: int) -> None:
+    for _ in range(300):
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return
+        except OSError:
+            time.sleep(0.1)
+    raise RuntimeError(f"nothing listens on {port}")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="smaller counts, for a smoke run")
+    parser.add_argument("--only", choices=("per-call", "pagination", "memory", "server", "state", "front-ends"), action="append", help="run only these parts")
+    parser.add_argument("--front-ends", default=",".join(FRONT_ENDS), help="candidates for part 5, comma-separated")
+    parser.add_argument("--serve", nargs=2, metavar=("FRONT_END", "PORT"), help=argparse.SUPPRESS)
     args = parser.parse_args()
-    quick = args.quick
-    bench_per_call(200 if quick else 1000)
-    bench_pagination(200 if quick else 2000)
-    bench_memory(1000 if quick else 5000)
-    bench_server(2.0 if quick else 10.0)
+    if args.serve:
+        serve_front_end(args.serve[0], int(args.serve[1]))
+        return 0
+    quick, parts = args.quick, set(args.only or ("per-call", "pagination", "memory", "server", "state", "front-ends"))
+    if "per-call" in parts:
+        bench_per_call(200 if quick else 1000)
+    if "pagination" in parts:
+        bench_pagination(200 if quick else 2000)
+    if "memory" in parts:
+        bench_memory(1000 if quick else 5000)
+    if "server" in parts:
+        bench_server(2.0 if quick else 10.0)
+    if "front-ends" in parts:
+        bench_front_ends(3.0 if quick else 10.0, tuple(args.front_ends.split(",")))
+    if "state" in parts:
+        bench_state(3.0 if quick else 10.0, 10000 if quick else 100000)
     print_table()
     return 0
 

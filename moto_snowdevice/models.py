@@ -10,7 +10,7 @@ import zlib
 from collections import deque
 from collections.abc import Callable, Iterable, Sequence
 from threading import RLock
-from typing import Any, ClassVar
+from typing import Any, ClassVar, cast
 
 from moto.core.base_backend import BackendDict, BaseBackend
 from moto.core.common_models import BaseModel
@@ -44,6 +44,16 @@ state_manager.register_default_transition(
 )
 
 EC2_INSTANCE = "AWS::EC2::Instance"
+
+# Persistence (`--state`): called, under the backend's lock, with a backend and what changed in it — a
+# Task, a ManagedDevice, the backend itself, or None when the backend starts empty. None: nothing kept.
+change_listener: "Callable[[SnowDeviceManagementBackend, Any], None] | None" = None
+
+
+def _changed(backend: "SnowDeviceManagementBackend", resource: Any) -> None:
+    listener = change_listener
+    if listener is not None:
+        listener(backend, resource)
 
 _ARN = re.compile(
     r"arn:(?P<partition>[^:]+):(?P<service>[^:]+):(?P<region>[^:]*):(?P<account>[^:]*):"
@@ -122,16 +132,41 @@ class ManagedDevice(BaseModel):
     """A Snow Family device under management; its document is shaped like DescribeDevice's output."""
 
     def __init__(self, backend: "SnowDeviceManagementBackend", document: dict[str, Any], now: float):
-        self.managed_device_id: str = document.get("managedDeviceId") or _new_id("smd-")
-        self.managed_device_arn = f"{backend.arn_prefix}managed-device/{self.managed_device_id}"
-        self.arn = self.managed_device_arn
+        managed_device_id = document.get("managedDeviceId") or _new_id("smd-")
         fields = _default_device(now)
-        fields.update(
-            (key, value)
+        fields.update(document)
+        self._set_up(backend, managed_device_id, fields)
+
+    @classmethod
+    def restore(cls, backend: "SnowDeviceManagementBackend", saved: dict[str, Any]) -> "ManagedDevice":
+        """The device as `saved()` gave it (its document already checked), drawing no ID or default."""
+        device = cast("ManagedDevice", cls.__new__(cls))
+        device._set_up(backend, saved["device"]["managedDeviceId"], saved["device"])
+        device.takes_work_before_cancel = saved.get("takesWorkBeforeCancel", False)
+        return device
+
+    def saved(self) -> dict[str, Any]:
+        """What `restore` needs: the device document with its tags and instances."""
+        return {
+            "device": {
+                **self.document,
+                "managedDeviceId": self.managed_device_id,
+                "tags": self.backend.tags_of(self.arn),
+                "instances": self.instances,
+            },
+            "takesWorkBeforeCancel": self.takes_work_before_cancel,
+        }
+
+    def _set_up(self, backend: "SnowDeviceManagementBackend", managed_device_id: str, document: dict[str, Any]) -> None:
+        self.backend = backend
+        self.managed_device_id: str = managed_device_id
+        self.managed_device_arn = f"{backend.arn_prefix}managed-device/{managed_device_id}"
+        self.arn = self.managed_device_arn
+        self.document = {
+            key: value
             for key, value in document.items()
             if key not in ("managedDeviceId", "managedDeviceArn", "tags", "instances")
-        )
-        self.document = fields
+        }
         self.instances: list[dict[str, Any]] = document.get("instances", [])
         self.instance_arn_prefix = f"arn:{backend.partition}:ec2:{backend.region_name}:{backend.account_id}:instance/"
         # Executions in the order they were queued; finished ones are dropped when they reach the front
@@ -174,6 +209,7 @@ class ManagedDevice(BaseModel):
     def touch(self, now: float, **changes: Any) -> None:
         self.document.update(changes)
         self.document["lastUpdatedAt"] = now
+        _changed(self.backend, self)
 
 
 class Execution(ManagedState, BaseModel):
@@ -187,6 +223,26 @@ class Execution(ManagedState, BaseModel):
         self.execution_id = execution_id
         self.started_at: float | None = None
         self.last_updated_at = now
+
+    def resume(self, saved: dict[str, Any]) -> None:
+        """Take up the state `saved()` gave, as a freshly restored execution (see Task.restore)."""
+        self._status = saved["state"]
+        self.started_at = saved.get("startedAt")
+        self.last_updated_at = saved["lastUpdatedAt"]
+        self._tick = saved.get("tick", 0)
+        if self._status == IN_PROGRESS:
+            if self.device.running is not None:
+                raise ValidationException(f"managed device {self.managed_device_id} runs two executions at once")
+            self.device.running = self
+
+    def saved(self) -> dict[str, Any]:
+        return {
+            "managedDeviceId": self.managed_device_id,
+            "state": self._status,
+            "startedAt": self.started_at,
+            "lastUpdatedAt": self.last_updated_at,
+            "tick": self._tick,
+        }
 
     @property
     def state(self) -> str:
@@ -240,6 +296,7 @@ class Execution(ManagedState, BaseModel):
                 device.touch(now)
             self.task.execution_ended(now)
         self.task.last_updated_at = now
+        _changed(self.task.backend, self.task)
 
     def _finish_on_device(self, state: str, now: float) -> None:
         command = self.task.command_name
@@ -263,8 +320,51 @@ class Task(BaseModel):
         description: str | None,
         now: float,
     ):
+        self._set_up(backend, _new_id("st-"), devices, command, description, now)
+
+    @classmethod
+    def restore(cls, backend: "SnowDeviceManagementBackend", saved: dict[str, Any]) -> "Task":
+        """The task as `saved()` gave it, queued again on its devices, drawing no ID."""
+        task = cast("Task", cls.__new__(cls))
+        devices = [backend.get_device(execution["managedDeviceId"]) for execution in saved["executions"]]
+        task._set_up(backend, saved["taskId"], devices, saved["command"], saved.get("description"), saved["createdAt"])
+        task.last_updated_at = saved["lastUpdatedAt"]
+        task.completed_at = saved.get("completedAt")
+        task.canceled = saved["canceled"]
+        if saved.get("clientToken"):
+            task.client_token = (saved["clientToken"], saved["fingerprint"])
+        for execution, saved_execution in zip(task.executions, saved["executions"]):
+            execution.resume(saved_execution)
+        return task
+
+    def saved(self) -> dict[str, Any]:
+        """What `restore` needs: the task, its tags, its client token and its executions."""
+        token, fingerprint = self.client_token or (None, None)
+        return {
+            "taskId": self.task_id,
+            "command": self.command,
+            "description": self.description,
+            "tags": self.backend.tags_of(self.arn),
+            "createdAt": self.created_at,
+            "lastUpdatedAt": self.last_updated_at,
+            "completedAt": self.completed_at,
+            "canceled": self.canceled,
+            "clientToken": token,
+            "fingerprint": fingerprint,
+            "executions": [execution.saved() for execution in self.executions],
+        }
+
+    def _set_up(
+        self,
+        backend: "SnowDeviceManagementBackend",
+        task_id: str,
+        devices: list[ManagedDevice],
+        command: dict[str, Any],
+        description: str | None,
+        now: float,
+    ) -> None:
         self.backend = backend
-        self.task_id = _new_id("st-")
+        self.task_id = task_id
         # The command's one member: a Command union holds nothing but its choice
         self.command_name = sys.intern(next(iter(command)))
         self.description = description
@@ -272,6 +372,8 @@ class Task(BaseModel):
         self.last_updated_at = now
         self.completed_at: float | None = None
         self.canceled = False
+        # (token, fingerprint of the parameters) when CreateTask was given a clientToken
+        self.client_token: tuple[str, str] | None = None
         self.executions = tuple(
             Execution(self, device, str(number), now) for number, device in enumerate(devices, start=1)
         )
@@ -414,6 +516,7 @@ class SnowDeviceManagementBackend(BaseBackend):
         self.takes_work_before_cancel = False
         self.faults: dict[str, list[Fault]] = {}
         self._last_time = 0.0
+        _changed(self, None)
 
     def _now(self) -> float:
         # Strictly increasing, in milliseconds, so every change visibly moves lastUpdatedAt
@@ -428,12 +531,41 @@ class SnowDeviceManagementBackend(BaseBackend):
         device_id = document.get("managedDeviceId")
         if device_id is not None and device_id in self.devices:
             raise ValidationException(f"Managed device {device_id} already exists")
-        device = ManagedDevice(self, document, self._now())
+        return self._register_device(ManagedDevice(self, document, self._now()), document.get("tags"))
+
+    def _register_device(self, device: ManagedDevice, tags: dict[str, str] | None) -> ManagedDevice:
         self.devices[device.managed_device_id] = device
         self._device_order.append(device)
-        if document.get("tags"):
-            self.tagger.tag_resource(device.arn, _tag_list(document["tags"]))
+        if tags:
+            self.tagger.tag_resource(device.arn, _tag_list(tags))
+        _changed(self, device)
         return device
+
+    def restore_device(self, saved: dict[str, Any]) -> ManagedDevice:
+        """Add a device saved by `ManagedDevice.saved()`; its document must already be checked."""
+        if saved["device"]["managedDeviceId"] in self.devices:
+            raise ValidationException(f"managed device {saved['device']['managedDeviceId']} is saved twice")
+        device = ManagedDevice.restore(self, saved)
+        self._last_time = max(self._last_time, device.document.get("lastUpdatedAt", 0.0))
+        return self._register_device(device, saved["device"].get("tags"))
+
+    def restore_task(self, saved: dict[str, Any]) -> Task:
+        """Add a task saved by `Task.saved()`, behind the tasks restored before it on its devices."""
+        if saved["taskId"] in self.tasks:
+            raise ValidationException(f"task {saved['taskId']} is saved twice")
+        task = Task.restore(self, saved)
+        self._last_time = max(self._last_time, task.last_updated_at)
+        return self._register_task(task, saved.get("tags"))
+
+    def _register_task(self, task: Task, tags: dict[str, str] | None) -> Task:
+        self.tasks[task.task_id] = task
+        self._task_order.append(task)
+        if tags:
+            self.tagger.tag_resource(task.arn, _tag_list(tags))
+        if task.client_token is not None:
+            self._client_tokens[task.client_token[0]] = (task.client_token[1], task)
+        _changed(self, task)
+        return task
 
     def get_device(self, managed_device_id: str) -> ManagedDevice:
         device = self.devices.get(managed_device_id)
@@ -505,13 +637,9 @@ class SnowDeviceManagementBackend(BaseBackend):
             return task
         devices = [self.get_device(device_id) for device_id in dict.fromkeys(targets)]
         task = Task(self, devices, command, description, self._now())
-        self.tasks[task.task_id] = task
-        self._task_order.append(task)
-        if tags:
-            self.tagger.tag_resource(task.arn, _tag_list(tags))
         if client_token is not None:
-            self._client_tokens[client_token] = (fingerprint, task)
-        return task
+            task.client_token = (client_token, fingerprint)
+        return self._register_task(task, tags)
 
     def get_task(self, task_id: str) -> Task:
         task = self.tasks.get(task_id)
@@ -574,6 +702,7 @@ class SnowDeviceManagementBackend(BaseBackend):
         execution = self.get_execution(task_id, managed_device_id)
         # Polling an execution is what moves it on under the state manager's "manual" progression
         execution.advance()
+        _changed(self, execution.task)
         return execution
 
     def list_executions(
@@ -615,8 +744,11 @@ class SnowDeviceManagementBackend(BaseBackend):
     def set_cancel_race(self, enabled: bool, managed_device_id: str | None = None) -> None:
         if managed_device_id is None:
             self.takes_work_before_cancel = enabled
+            _changed(self, self)
         else:
-            self.get_device(managed_device_id).takes_work_before_cancel = enabled
+            device = self.get_device(managed_device_id)
+            device.takes_work_before_cancel = enabled
+            _changed(self, device)
 
     # Faults
 
@@ -642,7 +774,7 @@ class SnowDeviceManagementBackend(BaseBackend):
 
     # Tags
 
-    def _resource_arn(self, resource_arn: str) -> str:
+    def _resource(self, resource_arn: str) -> "Task | ManagedDevice":
         match = _ARN.fullmatch(resource_arn)
         if match is None:
             raise ValidationException(f"Invalid resourceArn: {resource_arn}")
@@ -651,16 +783,23 @@ class SnowDeviceManagementBackend(BaseBackend):
         resource = resources.get(resource_id)
         if resource is None or resource.arn != resource_arn:
             raise ResourceNotFoundException(f"Resource {resource_arn} not found")
-        return resource_arn
+        return resource
+
+    def _resource_arn(self, resource_arn: str) -> str:
+        return self._resource(resource_arn).arn
 
     def tags_of(self, arn: str) -> dict[str, str]:
         return self.tagger.get_tag_dict_for_resource(arn)
 
     def tag_resource(self, resource_arn: str, tags: dict[str, str]) -> None:
-        self.tagger.tag_resource(self._resource_arn(resource_arn), _tag_list(tags))
+        resource = self._resource(resource_arn)
+        self.tagger.tag_resource(resource.arn, _tag_list(tags))
+        _changed(self, resource)
 
     def untag_resource(self, resource_arn: str, tag_keys: Iterable[str]) -> None:
-        self.tagger.untag_resource_using_names(self._resource_arn(resource_arn), list(tag_keys))
+        resource = self._resource(resource_arn)
+        self.tagger.untag_resource_using_names(resource.arn, list(tag_keys))
+        _changed(self, resource)
 
     def list_tags_for_resource(self, resource_arn: str) -> dict[str, str]:
         return self.tags_of(self._resource_arn(resource_arn))
