@@ -2,6 +2,7 @@
 
     python benchmarks/run.py            # everything (a few minutes on 2 cores)
     python benchmarks/run.py --quick    # smaller counts, for a smoke run
+    python benchmarks/run.py --only plugin
 
 1. per call under mock_aws, against a botocore client whose before-send hook returns a canned
    response (the floor) and against moto's built-in rest-json IVS GetChannel;
@@ -13,7 +14,9 @@
 5. front ends side by side on the same application: cheroot as it was (16 threads), cheroot tuned,
    waitress, granian: a normal client's p99 while 150 slowloris and 100 idle keep-alive connections are
    open, 64 clients connecting at once, 8 clients' throughput;
-6. --state: CreateTask calls/s written through vs without --state, and loading N and 10*N tasks.
+6. --state: CreateTask calls/s written through vs without --state, and loading N and 10*N tasks;
+7. the pytest plugin's cost: a one-test pytest run with the plugin loaded against the same run with
+   `-p no:moto_snowdevice`, alternating, median of each.
 
 Async clients (aiobotocore) are measured by benchmarks/async_run.py, in an async venv.
 """
@@ -584,17 +587,38 @@ def _wait_for_port(port: int) -> None:
     raise RuntimeError(f"nothing listens on {port}")
 
 
+def bench_plugin(runs: int) -> None:
+    print("7. pytest plugin cost, a one-test file", flush=True)
+    timings: dict[str, list[float]] = {"loaded": [], "disabled": []}
+    with tempfile.TemporaryDirectory() as directory:
+        Path(directory, "test_one.py").write_text("def test_one():\n    assert 1 + 1 == 2\n")
+        command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "test_one.py"]
+        variants = {"loaded": command, "disabled": [*command, "-p", "no:moto_snowdevice"]}
+        for _ in range(runs):
+            for name, arguments in variants.items():
+                started = time.perf_counter()
+                subprocess.run(arguments, cwd=directory, check=True, capture_output=True)
+                timings[name].append(time.perf_counter() - started)
+    loaded, disabled = statistics.median(timings["loaded"]), statistics.median(timings["disabled"])
+    report(
+        "plugin",
+        "pytest run, plugin loaded vs -p no:moto_snowdevice",
+        f"{(loaded - disabled) * 1000:+.0f} ms, {loaded / disabled:.3f}x ({loaded:.2f} s vs {disabled:.2f} s)",
+        "<= +30 ms",
+    )
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="smaller counts, for a smoke run")
-    parser.add_argument("--only", choices=("per-call", "pagination", "memory", "server", "state", "front-ends"), action="append", help="run only these parts")
+    parser.add_argument("--only", choices=("per-call", "pagination", "memory", "server", "state", "front-ends", "plugin"), action="append", help="run only these parts")
     parser.add_argument("--front-ends", default=",".join(FRONT_ENDS), help="candidates for part 5, comma-separated")
     parser.add_argument("--serve", nargs=2, metavar=("FRONT_END", "PORT"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve:
         serve_front_end(args.serve[0], int(args.serve[1]))
         return 0
-    quick, parts = args.quick, set(args.only or ("per-call", "pagination", "memory", "server", "state", "front-ends"))
+    quick, parts = args.quick, set(args.only or ("per-call", "pagination", "memory", "server", "state", "front-ends", "plugin"))
     if "per-call" in parts:
         bench_per_call(200 if quick else 1000)
     if "pagination" in parts:
@@ -607,6 +631,8 @@ def main() -> int:
         bench_front_ends(3.0 if quick else 10.0, tuple(args.front_ends.split(",")))
     if "state" in parts:
         bench_state(3.0 if quick else 10.0, 10000 if quick else 100000)
+    if "plugin" in parts:
+        bench_plugin(5 if quick else 21)
     print_table()
     return 0
 

@@ -4,6 +4,8 @@ Importing the package registers the service with moto: inside `mock_aws` every b
 service reaches this package's backend. The public surface is what `__all__` lists.
 """
 
+# First: stops the import, naming the installed moto and the supported range, if moto lacks an internal
+from . import _moto  # noqa: F401
 from ._control import (
     add_device,
     advance_execution,

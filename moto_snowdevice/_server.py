@@ -15,7 +15,6 @@ from collections.abc import Iterable
 from typing import Any
 from urllib.parse import quote
 
-from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 import waitress
 from waitress.channel import HTTPChannel
 from waitress.parser import HTTPRequestParser
@@ -25,7 +24,7 @@ from werkzeug.datastructures import EnvironHeaders
 from werkzeug.http import HTTP_STATUS_CODES
 from werkzeug.wsgi import get_input_stream
 
-from . import _schemas, _state
+from . import _moto, _schemas, _state
 from ._control import load_fleet
 from ._cors import with_cors
 from ._shapes import SERVICE_NAME, find_operation
@@ -94,7 +93,7 @@ class SnowDeviceManagementApplication:
     """
 
     def __init__(self, store: _state.StateStore | None = None) -> None:
-        self.moto_application = DomainDispatcherApplication(create_backend_app)
+        self.moto_application = _moto.moto_wsgi_application()
         self.store = store
 
     def __call__(self, environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
@@ -123,6 +122,8 @@ class SnowDeviceManagementApplication:
         if _declared_too_large(environ):
             message = f"The request body is larger than {MAX_BODY_BYTES} bytes"
             return _json_response(413, "RequestEntityTooLargeException", message)
+        # moto's recorder logs this service's requests as it does its own services'
+        _moto.record_server_request(environ)
         request = _ServiceRequest(environ)
         query = environ.get("QUERY_STRING")
         url = f"{environ['wsgi.url_scheme']}://{environ.get('HTTP_HOST', 'localhost')}{quote(environ.get('PATH_INFO', ''))}"

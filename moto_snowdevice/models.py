@@ -14,12 +14,9 @@ from typing import Any, ClassVar, cast
 
 from moto.core.base_backend import BackendDict, BaseBackend
 from moto.core.common_models import BaseModel
-from moto.core.model_instances import model_data
-from moto.moto_api import state_manager
-from moto.moto_api._internal import mock_random
-from moto.moto_api._internal.managed_state_model import ManagedState
 from moto.utilities.tagging_service import TaggingService
 
+from ._moto import ManagedStateModel, backend_urls, file_models_under, mock_random, state_manager
 from ._shapes import SERVICE_MODEL, SERVICE_NAME, InvalidInput, compile_check
 from .exceptions import ResourceNotFoundException, SnowDeviceManagementError, ValidationException
 
@@ -186,7 +183,7 @@ class ManagedDevice(BaseModel):
     def head(self) -> "Execution | None":
         """The oldest execution still waiting for this device."""
         queue = self.queue
-        while queue and queue[0]._status != QUEUED:
+        while queue and queue[0].stored_state != QUEUED:
             queue.popleft()
         return queue[0] if queue else None
 
@@ -203,7 +200,7 @@ class ManagedDevice(BaseModel):
             if head is None:
                 return
             head.progress()
-            if head._status == QUEUED or self.running is head:
+            if head.stored_state == QUEUED or self.running is head:
                 return
 
     def touch(self, now: float, **changes: Any) -> None:
@@ -212,7 +209,7 @@ class ManagedDevice(BaseModel):
         _changed(self.backend, self)
 
 
-class Execution(ManagedState, BaseModel):
+class Execution(ManagedStateModel, BaseModel):
     """The work of one task on one of its target devices, moved on by moto's state manager."""
 
     def __init__(self, task: "Task", device: ManagedDevice, execution_id: str, now: float):
@@ -226,11 +223,11 @@ class Execution(ManagedState, BaseModel):
 
     def resume(self, saved: dict[str, Any]) -> None:
         """Take up the state `saved()` gave, as a freshly restored execution (see Task.restore)."""
-        self._status = saved["state"]
+        self.stored_state = saved["state"]
         self.started_at = saved.get("startedAt")
         self.last_updated_at = saved["lastUpdatedAt"]
-        self._tick = saved.get("tick", 0)
-        if self._status == IN_PROGRESS:
+        self.counted_reads = saved.get("tick", 0)
+        if self.stored_state == IN_PROGRESS:
             if self.device.running is not None:
                 raise ValidationException(f"managed device {self.managed_device_id} runs two executions at once")
             self.device.running = self
@@ -238,51 +235,51 @@ class Execution(ManagedState, BaseModel):
     def saved(self) -> dict[str, Any]:
         return {
             "managedDeviceId": self.managed_device_id,
-            "state": self._status,
+            "state": self.stored_state,
             "startedAt": self.started_at,
             "lastUpdatedAt": self.last_updated_at,
-            "tick": self._tick,
+            "tick": self.counted_reads,
         }
 
     @property
     def state(self) -> str:
         """The current state, after any progression the state manager allows."""
-        if self._status in FINAL_EXECUTION_STATES:
-            return self._status
+        if self.stored_state in FINAL_EXECUTION_STATES:
+            return self.stored_state
         device = self.device
         # Reads from outside a request (moto's dashboard) must not race the requests that move work on
         with self.task.backend.lock:
             device.settle()
-            if self._status == QUEUED and (device.running is not None or device.head() is not self):
+            if self.stored_state == QUEUED and (device.running is not None or device.head() is not self):
                 # Polling work that waits behind another task banks no progress
-                self._tick = 0
-            return self._status  # type: ignore[return-value]  # never None: it starts QUEUED
+                self.counted_reads = 0
+            return self.stored_state  # type: ignore[return-value]  # never None: it starts QUEUED
 
     def progress(self) -> None:
         """Apply the state manager's progression to this execution alone."""
-        before = self._status
+        before = self.stored_state
         if before in FINAL_EXECUTION_STATES:
             return
         after = self.status
         if after is not None and after != before:
-            self._status = before
+            self.stored_state = before
             self.move_to(after, self.task.backend._now())
 
-    def _get_next_status(self, previous: str | None) -> str | None:
+    def next_state(self, previous: str | None) -> str | None:
         if previous == QUEUED:
             device = self.device
             return IN_PROGRESS if device.running is None and device.head() is self else QUEUED
-        return super()._get_next_status(previous)
+        return super().next_state(previous)
 
     def move_to(self, state: str, now: float) -> None:
         """Enter `state`, with its effects on the task and the device."""
-        before = self._status
+        before = self.stored_state
         device = self.device
         if before == QUEUED and state in RUNS_ON_DEVICE:
             self.started_at = now
             if self.task.command_name == "unlock":
                 device.touch(now, deviceState="UNLOCKING")
-        self._status = state
+        self.stored_state = state
         self.last_updated_at = now
         if state == IN_PROGRESS:
             device.running = self
@@ -413,7 +410,7 @@ class Task(BaseModel):
 
     def execution_ended(self, now: float) -> None:
         if not self.canceled and all(
-            execution._status in FINAL_EXECUTION_STATES for execution in self.executions
+            execution.stored_state in FINAL_EXECUTION_STATES for execution in self.executions
         ):
             self.completed_at = now
 
@@ -500,7 +497,7 @@ class SnowDeviceManagementBackend(BaseBackend):
         # moto's request router reads this on every call; the routes never change, so build them once
         cls = type(self)
         if cls._urls is None:
-            cls._urls = BaseBackend.urls.fget(self)  # type: ignore[attr-defined]
+            cls._urls = backend_urls(self)
         return cls._urls
 
     def __init__(self, region_name: str, account_id: str):
@@ -830,7 +827,7 @@ def _regions() -> list[str]:
 
 
 # moto files models under the module's second name part ("models"); the dashboard should say the service
-model_data[SERVICE_NAME].update(model_data.pop("models", {}))
+file_models_under(SERVICE_NAME, "models")
 
 snowdevicemanagement_backends = BackendDict(
     SnowDeviceManagementBackend,

@@ -5,14 +5,11 @@ import re
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
-from moto import settings
-from moto.core.authorization import ActionAuthenticatorMixin
-from moto.core.responses import BaseResponse
 from moto.core.utils import camelcase_to_underscores
-from moto.iam.models import mark_account_as_visited
 from werkzeug.exceptions import HTTPException
 
 from . import _schemas
+from ._moto import ServiceResponse, iam_enforced
 from ._shapes import (
     OPERATIONS,
     SERVICE_NAME,
@@ -45,7 +42,7 @@ def _error(code: str, status: int, message: str, operation: str | None) -> tuple
     return status, {"Content-Type": _JSON, "x-amzn-ErrorType": code}, json.dumps(body)
 
 
-class SnowDeviceManagementResponse(BaseResponse):
+class SnowDeviceManagementResponse(ServiceResponse):
     """One thin method per operation: read the parameters, call the backend, shape the result."""
 
     def __init__(self) -> None:
@@ -69,17 +66,12 @@ class SnowDeviceManagementResponse(BaseResponse):
             return _error("UnknownOperationException", 404, f"No operation is served at {method} {path}", None)
         rules, match = found
         self.operation = rules.name
-        self.uri = f"{url.scheme}://{url.netloc}{path}" + (f"?{url.query}" if url.query else "")
-        # What moto's IAM check signs as the path (moto up to 5.2.1 reads it from `uri`)
-        self.path = self.raw_path = path
-        self.method = method
-        self.headers = request.headers
-        if "host" not in self.headers and not hasattr(request, "environ"):
+        headers = request.headers
+        if "host" not in headers and not hasattr(request, "environ"):
             # botocore adds Host only when it sends; moto's IAM check needs it to verify signatures
-            self.headers["host"] = url.netloc
-        self.querystring = {}
-        # moto's IAM check signs `data` when a request has no body; a bodiless request signed nothing
-        self.data = {}
+            headers["host"] = url.netloc
+        uri = f"{url.scheme}://{url.netloc}{path}" + (f"?{url.query}" if url.query else "")
+        self.take_request(method, uri, path, headers)
         self.region = self.get_region_from_url(request, full_url)
         self.current_account = self.get_current_account()
         try:
@@ -114,9 +106,6 @@ class SnowDeviceManagementResponse(BaseResponse):
         _schemas.check_response(rules.name, 200, result)
         return 200, {"Content-Type": _JSON}, json.dumps(result)
 
-    def _get_action(self) -> str:
-        return self.operation
-
     def get_access_key(self) -> str:
         # moto reads the key from the Authorization header for the account and again for IAM
         key = self.__dict__.get("access_key")
@@ -138,18 +127,9 @@ class SnowDeviceManagementResponse(BaseResponse):
 
     def _authorize(self, rules: OperationRules, match: "re.Match[str]", query: str) -> None:
         """moto's IAM check, with the task or device ARN the request names as its resource."""
-        if ActionAuthenticatorMixin.request_count < settings.INITIAL_NO_AUTH_ACTION_COUNT:
-            # Authentication is off (or not on yet): moto only counts the call, whatever the resource
-            resource = "*"
-        else:
-            resource = self._resource(rules, match, query)
-        self._authenticate_and_authorize_normal_action(resource)
-        mark_account_as_visited(
-            account_id=self.current_account,
-            access_key=self.get_access_key(),
-            service=SERVICE_NAME,
-            region=self.region,
-        )
+        # Authentication off (or not on yet): moto only counts the call, whatever the resource
+        resource = self._resource(rules, match, query) if iam_enforced() else "*"
+        self.authorize(resource, SERVICE_NAME)
 
     def _resource(self, rules: OperationRules, match: "re.Match[str]", query: str) -> str:
         names = {rules.uri_members[key]: unquote(value) for key, value in match.groupdict().items()}

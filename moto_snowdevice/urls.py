@@ -12,4 +12,5 @@ url_paths = {
     for rules in OPERATIONS.values()
 }
 # Anything else on the service's host still gets a JSON error from the service, never moto's HTML page
-url_paths["{0}/.*"] = SnowDeviceManagementResponse.dispatch
+# (a named group: moto up to 5.1.21 turns a bare "/.*" into a literal Flask route that matches nothing)
+url_paths["{0}/(?P<route>.*)"] = SnowDeviceManagementResponse.dispatch

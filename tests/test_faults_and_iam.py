@@ -15,13 +15,12 @@ from botocore.awsrequest import AWSRequest
 from botocore.config import Config
 from botocore.credentials import Credentials
 from botocore.exceptions import ClientError
-from moto import mock_aws, settings
+from moto import mock_aws
 from moto.core import set_initial_no_auth_action_count
-from moto.core.authorization import ActionAuthenticatorMixin
-from moto.moto_api._internal import mock_random
 
 import moto_snowdevice
 from moto_snowdevice import clear_faults, inject_fault
+from moto_snowdevice._moto import iam_enforced, mock_random
 from moto_snowdevice.exceptions import ValidationException
 from moto_snowdevice.pytest_plugin import MockServerProcess
 
@@ -91,7 +90,7 @@ def user_client(*statements: dict[str, Any]) -> Any:
     """A client of a new IAM user; the setup calls use up the initial no-auth count exactly."""
     keys = iam_user_keys(boto3.client("iam", region_name=REGION), statements=statements)
     # From here on moto checks every call's signature and policy
-    assert ActionAuthenticatorMixin.request_count == settings.INITIAL_NO_AUTH_ACTION_COUNT
+    assert iam_enforced()
     return client(**keys)
 
 

@@ -1,0 +1,487 @@
+"""The one place where this package relies on moto's (and botocore's) undocumented internals.
+
+moto has no plugin interface, so adding a service means reaching into it. Every such reach is here,
+each with what it relies on, the moto versions it was verified on, and what a user would see if moto
+changed it. Other modules use only moto's service API (`BackendDict`, `BaseBackend`, `BaseModel`,
+`BaseResponse`, `ServiceException`, `mock_aws`, `DEFAULT_ACCOUNT_ID`, `TaggingService`, moto's
+`camelcase_to_underscores`) and this module.
+
+Importing it checks every internal it needs: a moto that lacks one stops `import moto_snowdevice`
+at once with `UnsupportedMoto`, naming the installed moto and the supported range. The one reach
+into aiobotocore (for its clients in-process) waits until aiobotocore is imported, and never breaks
+that import.
+"""
+
+import importlib
+import re
+import sys
+from collections.abc import Callable
+from importlib.abc import Loader, MetaPathFinder
+from importlib.machinery import ModuleSpec
+from importlib.metadata import version
+from types import ModuleType
+from typing import Any
+
+SUPPORTED_MOTO = ">=5.1.2,<6"
+MOTO_VERSION = version("moto")
+
+
+class UnsupportedMoto(ImportError):
+    """The installed moto lacks an internal this package relies on."""
+
+
+def _require(what: str, find: Callable[[], Any]) -> Any:
+    try:
+        return find()
+    except (ImportError, AttributeError, TypeError, KeyError) as error:
+        raise UnsupportedMoto(
+            f"moto-snowdevice cannot run on the installed moto {MOTO_VERSION}: {what} is missing or "
+            f"changed ({error}). Supported: moto{SUPPORTED_MOTO}."
+        ) from None
+
+
+def _attribute(module: str, name: str) -> Any:
+    return getattr(importlib.import_module(module), name)
+
+
+def _typed(value: Any, kind: type) -> Any:
+    if not isinstance(value, kind):
+        raise TypeError(f"a {type(value).__name__}, not a {kind.__name__}")
+    return value
+
+
+def _has(owner: Any, *names: str) -> Any:
+    for name in names:
+        getattr(owner, name)
+    return owner
+
+
+# moto's service error class, which this package's errors derive from (5.1.2 - 5.2.5; absent in 5.1.1).
+_require("moto.core.exceptions.ServiceException", lambda: _attribute("moto.core.exceptions", "ServiceException"))
+
+
+# --- Routing ---------------------------------------------------------------------------------------
+
+# moto.backends.get_backend(name) imports `moto.<name>` and reads `<name>_backends` from it (5.1.2 -
+# 5.2.5). Changed: every call of the service would answer moto's 404 "Not yet implemented".
+def alias_backend_module(backend_name: str, module: Any) -> None:
+    sys.modules.setdefault(f"moto.{backend_name}", module)
+
+
+# moto scans backend_index.backend_url_patterns, a list of (backend name, compiled host regex), to find
+# the service of a URL, in-process and in server mode (5.1.2 - 5.2.5). Changed: as above.
+_backend_url_patterns: list[Any] = _require(
+    "moto.backend_index.backend_url_patterns",
+    lambda: _typed(_attribute("moto.backend_index", "backend_url_patterns"), list),
+)
+
+
+def route_service_urls(backend_name: str, url_base: str) -> None:
+    # First in the list, so moto's URL scan finds this service at once
+    _backend_url_patterns.insert(0, (backend_name, re.compile(url_base)))
+
+
+# moto's /moto-api/ routes are the dict moto.moto_api._internal.urls.url_paths, read when its app is
+# built (5.1.2 - 5.2.5). Changed: the /moto-api/snow-device-management/ endpoints would answer 404.
+_moto_api_url_paths: dict[str, Any] = _require(
+    "moto.moto_api._internal.urls.url_paths",
+    lambda: _typed(_attribute("moto.moto_api._internal.urls", "url_paths"), dict),
+)
+
+
+def add_moto_api_routes(routes: dict[str, Any]) -> None:
+    _moto_api_url_paths.update(routes)
+
+
+# BaseBackend.urls is a property moto's router reads on every call, rebuilt from the service module's
+# url_bases and url_paths each time (5.1.2 - 5.2.5). Changed: the cached routes would be wrong or fail.
+_backend_urls_property = _require(
+    "BaseBackend.urls", lambda: _attribute("moto.core.base_backend", "BaseBackend").__dict__["urls"].fget
+)
+
+
+def backend_urls(backend: Any) -> dict[str, Any]:
+    """moto's routes of a backend, computed the way moto computes them."""
+    return _backend_urls_property(backend)  # type: ignore[no-any-return]
+
+
+# --- The in-process fast path ----------------------------------------------------------------------
+
+# Under mock_aws every botocore request reaches moto.core.models.botocore_stubber.process_request(
+# request), which answers (status, headers, body) or None (5.1.2 - 5.2.5). From 5.2.4 it first
+# rebuilds the request as a werkzeug Request, which costs more than this service's whole handling.
+# Changed: the fast path would be bypassed (calls still answered, slower) or, if the method were
+# renamed, the check below stops the import.
+_botocore_stubber = _require(
+    "moto.core.models.botocore_stubber.process_request",
+    lambda: _has(_attribute("moto.core.models", "botocore_stubber"), "process_request"),
+)
+# mock_aws(config=...)'s passthrough and whitelist rules, as moto's stubber applies them (5.1.2 - 5.2.5).
+# Changed: the import stops here.
+_passthrough_service, _passthrough_url, _service_whitelisted = _require(
+    "moto.core.config passthrough_service / passthrough_url / service_whitelisted",
+    lambda: tuple(
+        _attribute("moto.core.config", name)
+        for name in ("passthrough_service", "passthrough_url", "service_whitelisted")
+    ),
+)
+# moto's recorder: `_user_enabled` is true while recording (MOTO_ENABLE_RECORDING or start-recording),
+# `_record_request(request)` logs a request in the form moto's stubber or server hands it (5.1.2 -
+# 5.2.5). Changed: this service's requests would not be recorded, or recording would fail the call.
+_recorder = _require(
+    "moto.moto_api.recorder (_user_enabled, _record_request)",
+    lambda: _has(_attribute("moto.moto_api", "recorder"), "_user_enabled", "_record_request"),
+)
+
+
+def answer_botocore_requests(
+    backend_name: str, url_base: str, dispatch: Callable[[Any, str, Any], Any]
+) -> None:
+    """Answer botocore's requests for this service before moto's stubber rebuilds them.
+
+    Only this service's routing is taken over, and only while the recorder is off: moto's current
+    stubber still handles every other request, every passthrough and whitelist decision, every URL it
+    rewrites to the AWS domain (ISO regions), and, while recording, this service's requests too, so
+    the recorder gets them in the form the installed moto records.
+    """
+    service_url = re.compile(url_base + r"(?:\.cn)?/")
+    moto_process_request = _botocore_stubber.process_request
+
+    def process_request(request: Any) -> Any:
+        url = request.url
+        if (
+            _recorder._user_enabled
+            or not service_url.match(url)
+            or _passthrough_service(backend_name)
+            or not _service_whitelisted(backend_name)
+            or _passthrough_url(url.split("?", 1)[0])
+        ):
+            return moto_process_request(request)
+        headers = request.headers
+        # botocore keeps some header values as bytes; moto decodes them the same way before routing
+        for name, value in headers.items():
+            if isinstance(value, bytes):
+                headers[name] = value.decode("utf-8")
+        return dispatch(request, url, headers)
+
+    # An instance attribute: BotocoreStubber.__call__ and process_prepared_request look it up on self
+    _botocore_stubber.process_request = process_request
+
+
+# --- aiobotocore clients ---------------------------------------------------------------------------
+
+# Under mock_aws moto's botocore_stubber, a `before-send` handler that aiobotocore clients inherit from
+# botocore's BUILTIN_HANDLERS, answers with a botocore AWSResponse over a
+# moto.core.botocore_stubber.MockRawResponse (a BytesIO), and is `enabled` only while a mock_aws is
+# active; aiobotocore then calls the module-level aiobotocore.endpoint.convert_to_response_dict(
+# http_response, operation_model), which awaits `http_response.content` as an aiobotocore.awsrequest.
+# AioAWSResponse gives it (its `raw` has an awaitable read()). Verified on aiobotocore 2.25.1, 3.9.2
+# and 3.10.0 with moto 5.2.4 and 5.2.5, and under aiomoto 0.5.8's mock_aws, which wraps the same
+# function and converts every answer first. Changed: async calls of this service under mock_aws fail
+# as moto's own services do, with "TypeError: object bytes can't be used in 'await' expression"; a
+# moto without the two names below stops the import; boto3 calls are not affected either way.
+_mock_raw_response = _require(
+    "moto.core.botocore_stubber.MockRawResponse",
+    lambda: _has(_attribute("moto.core.botocore_stubber", "MockRawResponse"), "getvalue"),
+)
+_require("moto.core.models.botocore_stubber.enabled", lambda: _has(_botocore_stubber, "enabled"))
+# The module whose response conversion is wrapped, as soon as it is imported
+_AIOBOTOCORE_ENDPOINT = "aiobotocore.endpoint"
+
+
+def answer_aiobotocore_requests(url_base: str) -> None:
+    """Hand moto's answers for the service at `url_base` to aiobotocore as the AioAWSResponse it awaits.
+
+    Only moto's answers, for this service's URLs, while a mock_aws is active, are rewrapped; every
+    other response passes through unchanged. aiobotocore is not imported here: the wrap is put in
+    place when aiobotocore.endpoint is imported (or at once, if it already is).
+    """
+    service_url = re.compile(url_base + r"(?:\.cn)?/")
+    endpoint = sys.modules.get(_AIOBOTOCORE_ENDPOINT)
+    if endpoint is not None:
+        _wrap_response_conversion(endpoint, service_url)
+    elif not any(isinstance(finder, _WrapOnImport) for finder in sys.meta_path):
+        sys.meta_path.insert(0, _WrapOnImport(service_url))
+
+
+class _AwaitableRaw:
+    """moto's in-memory response body, read with `await` as aiobotocore reads an aiohttp body."""
+
+    def __init__(self, raw: Any):
+        self._raw = raw
+
+    async def read(self) -> bytes:
+        # The whole body every time: aiobotocore converts one answer twice (to parse it, and for the
+        # response-received event)
+        return bytes(self._raw.getvalue())
+
+    def close(self) -> None:
+        self._raw.close()
+
+
+def _wrap_response_conversion(endpoint: ModuleType, service_url: re.Pattern[str]) -> None:
+    convert = getattr(endpoint, "convert_to_response_dict", None)
+    if convert is None or getattr(convert, "answers_snow_device_management", False):
+        return
+    try:
+        from aiobotocore.awsrequest import AioAWSResponse
+    except ImportError:
+        # A changed aiobotocore must never break importing aiobotocore itself
+        return
+
+    async def convert_to_response_dict(http_response: Any, operation_model: Any) -> Any:
+        if (
+            isinstance(http_response.raw, _mock_raw_response)
+            and not isinstance(http_response, AioAWSResponse)
+            and _botocore_stubber.enabled
+            and service_url.match(http_response.url)
+        ):
+            http_response = AioAWSResponse(
+                http_response.url,
+                http_response.status_code,
+                http_response.headers,
+                _AwaitableRaw(http_response.raw),
+            )
+        return await convert(http_response, operation_model)
+
+    convert_to_response_dict.answers_snow_device_management = True  # type: ignore[attr-defined]
+    endpoint.convert_to_response_dict = convert_to_response_dict  # type: ignore[attr-defined]
+
+
+class _WrapOnImport(MetaPathFinder):
+    """Finds aiobotocore.endpoint through the other finders and wraps it once it has loaded."""
+
+    def __init__(self, service_url: re.Pattern[str]):
+        self.service_url = service_url
+
+    def find_spec(self, fullname: str, path: Any, target: Any = None) -> ModuleSpec | None:
+        if fullname != _AIOBOTOCORE_ENDPOINT:
+            return None
+        for finder in sys.meta_path:
+            find_spec = getattr(finder, "find_spec", None)
+            if finder is self or find_spec is None:
+                continue
+            spec = find_spec(fullname, path, target)
+            if spec is not None:
+                if spec.loader is not None:
+                    spec.loader = _WrappingLoader(spec.loader, self)
+                return spec  # type: ignore[no-any-return]
+        return None
+
+
+class _WrappingLoader(Loader):
+    """The real loader of aiobotocore.endpoint, then the wrap; anything else goes to the real one."""
+
+    def __init__(self, loader: Any, finder: _WrapOnImport):
+        self._loader = loader
+        self._finder = finder
+
+    def create_module(self, spec: ModuleSpec) -> ModuleType | None:
+        return self._loader.create_module(spec)  # type: ignore[no-any-return]
+
+    def exec_module(self, module: ModuleType) -> None:
+        self._loader.exec_module(module)
+        _wrap_response_conversion(module, self._finder.service_url)
+        if self._finder in sys.meta_path:
+            sys.meta_path.remove(self._finder)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._loader, name)
+
+
+# --- Server mode -----------------------------------------------------------------------------------
+
+# moto's WSGI application of every service: DomainDispatcherApplication(create_backend_app) is what
+# moto_server serves (5.1.2 - 5.2.5). Changed: the import stops here.
+_dispatcher_application, _create_backend_app = _require(
+    "moto.moto_server.werkzeug_app DomainDispatcherApplication / create_backend_app",
+    lambda: (
+        _attribute("moto.moto_server.werkzeug_app", "DomainDispatcherApplication"),
+        _attribute("moto.moto_server.werkzeug_app", "create_backend_app"),
+    ),
+)
+
+
+def moto_wsgi_application() -> Any:
+    """A WSGI application serving every moto service, as moto_server does."""
+    return _dispatcher_application(_create_backend_app)
+
+
+def _server_request_factory() -> Callable[[dict[str, Any]], Any]:
+    # moto's Flask app builds each request with its request_class and hands it to the recorder:
+    # BackendRequest, a moto Request whose raw_path and raw_url the recorder reads (5.2.4 - 5.2.5), or
+    # Flask's Request, whose url the recorder reads (5.1.2 - 5.2.3). Changed: recording in server
+    # mode would fail this service's calls.
+    werkzeug_app = importlib.import_module("moto.moto_server.werkzeug_app")
+    request_class = getattr(werkzeug_app, "BackendRequest", None)
+    if request_class is not None:
+        return request_class  # type: ignore[no-any-return]
+    from flask import Request
+
+    class UndecodedUrlRequest(Request):
+        """Flask's Request, its `url` as it arrived: decoded, an ARN's %2F would not replay."""
+
+        @property
+        def url(self) -> str:  # type: ignore[override]
+            raw = self.environ.get("RAW_URI", "")
+            return f"{self.host_url.rstrip('/')}{raw}" if raw.startswith("/") else raw or super().url
+
+    return UndecodedUrlRequest
+
+
+_server_request = _require("moto's server request class", _server_request_factory)
+
+
+def record_server_request(environ: dict[str, Any]) -> None:
+    """Log a request this package answers in server mode as moto's own app would, if recording."""
+    if not _recorder._user_enabled:
+        return
+    # moto reads the undecoded path from RAW_URI, which cheroot calls REQUEST_URI
+    if "RAW_URI" not in environ and "REQUEST_URI" in environ:
+        environ["RAW_URI"] = environ["REQUEST_URI"]
+    _recorder._record_request(_server_request(environ))
+
+
+# --- IAM -------------------------------------------------------------------------------------------
+
+# moto enforces IAM once ActionAuthenticatorMixin.request_count reaches settings.
+# INITIAL_NO_AUTH_ACTION_COUNT (set_initial_no_auth_action_count moves both) (5.1.2 - 5.2.5).
+# Changed: the import stops here.
+def _authenticator_class() -> Any:
+    try:
+        return _has(_attribute("moto.core.authorization", "ActionAuthenticatorMixin"), "request_count")
+    except ModuleNotFoundError:
+        # Before moto.core.authorization existed (5.1.2 - 5.1.16) the mixin lived in moto.core.responses
+        return _has(_attribute("moto.core.responses", "ActionAuthenticatorMixin"), "request_count")
+
+
+_authenticator = _require("ActionAuthenticatorMixin.request_count", _authenticator_class)
+_settings = _require(
+    "moto.settings.INITIAL_NO_AUTH_ACTION_COUNT", lambda: _has(_attribute("moto", "settings"), "INITIAL_NO_AUTH_ACTION_COUNT")
+)
+# IAM's record of the access keys and accounts seen, which moto's services update on every call
+# (5.1.2 - 5.2.5). Changed: the import stops here.
+_mark_account_as_visited = _require(
+    "moto.iam.models.mark_account_as_visited", lambda: _attribute("moto.iam.models", "mark_account_as_visited")
+)
+_base_response = _require(
+    "BaseResponse._authenticate_and_authorize_normal_action",
+    lambda: _has(_attribute("moto.core.responses", "BaseResponse"), "_authenticate_and_authorize_normal_action", "get_current_account"),
+)
+
+
+def iam_enforced() -> bool:
+    """Whether moto's IAM check is on for the next call."""
+    return _authenticator.request_count >= _settings.INITIAL_NO_AUTH_ACTION_COUNT  # type: ignore[no-any-return]
+
+
+class ServiceResponse(_base_response):  # type: ignore[misc, valid-type]
+    """moto's BaseResponse, fed a request the way its IAM check reads one.
+
+    moto's check signs `method`, `raw_path` (5.2.4 - 5.2.5; `uri`'s path in 5.1.2 - 5.2.3) plus
+    `uri`'s query, `headers`, `data` (a bodiless request's payload) and the body, `raw_body` (5.1.19 -
+    5.2.5) or `body` (5.1.2 - 5.1.18), and names the action with `_get_action()`. Changed: signed
+    calls would answer InvalidSignatureException or AccessDenied.
+    """
+
+    operation = ""
+
+    def take_request(self, method: str, uri: str, path: str, headers: Any) -> None:
+        """Set what moto's check reads of a request; the caller sets `raw_body` once it has read it."""
+        self.uri = uri
+        self.path = self.raw_path = path
+        self.method = method
+        self.headers = headers
+        self.querystring: dict[str, Any] = {}
+        # A bodiless request signed an empty payload, which moto's check reads from `data`
+        self.data: Any = {}
+
+    def _get_action(self) -> str:
+        return self.operation
+
+    def authorize(self, resource: str, service: str) -> None:
+        """moto's IAM check of this call on `resource`, then IAM's bookkeeping of the caller."""
+        self.body = self.raw_body  # what moto up to 5.1.18 reads
+        self._authenticate_and_authorize_normal_action(resource)
+        _mark_account_as_visited(
+            account_id=self.current_account,
+            access_key=self.get_access_key(),
+            service=service,
+            region=self.region,
+        )
+
+
+# --- Models, state manager, seeding ----------------------------------------------------------------
+
+# moto's seedable random source: /moto-api/seed and mock_random.seed() make IDs repeatable
+# (5.1.2 - 5.2.5). Changed: the import stops here.
+mock_random = _require(
+    "moto.moto_api._internal.mock_random",
+    lambda: _has(_attribute("moto.moto_api._internal", "mock_random"), "get_random_string", "get_random_hex", "uuid4", "random"),
+)
+# moto's state manager (set_transition and its /moto-api/state-manager/ endpoints); services register
+# their default transition with register_default_transition (5.1.2 - 5.2.5). Changed: the import stops.
+state_manager = _require(
+    "moto.moto_api.state_manager.register_default_transition",
+    lambda: _has(_attribute("moto.moto_api", "state_manager"), "register_default_transition", "get_transition"),
+)
+# moto files every model instance under model_data[service][model] for /moto-api/data.json, keyed by
+# the second part of the model's module name (5.1.2 - 5.2.5). Changed: data.json would not list ours.
+_model_data: dict[str, Any] = _require(
+    "moto.core.model_instances.model_data", lambda: _attribute("moto.core.model_instances", "model_data")
+)
+
+
+def file_models_under(service_name: str, module_part: str) -> None:
+    """List this package's models in /moto-api/data.json under the service's name."""
+    _model_data[service_name].update(_model_data.pop(module_part, {}))
+
+
+_ManagedState = _require(
+    "moto.moto_api._internal.managed_state_model.ManagedState",
+    lambda: _has(
+        _attribute("moto.moto_api._internal.managed_state_model", "ManagedState"), "_get_next_status", "status"
+    ),
+)
+
+
+class ManagedStateModel(_ManagedState):  # type: ignore[misc, valid-type]
+    """moto's ManagedState, whose private fields this package reads and restores by name.
+
+    ManagedState (5.1.2 - 5.2.5) keeps the state in `_status` and the reads counted towards a
+    "manual" progression in `_tick`, moves on when `status` is read, and asks `_get_next_status` for
+    the step. Changed: executions would stop moving, or the import stops below.
+    """
+
+    @property
+    def stored_state(self) -> Any:
+        """The state as last moved, without asking the state manager to move it."""
+        return self._status
+
+    @stored_state.setter
+    def stored_state(self, state: Any) -> None:
+        self._status = state
+
+    @property
+    def counted_reads(self) -> int:
+        """Reads counted towards the next "manual" step."""
+        return self._tick  # type: ignore[no-any-return]
+
+    @counted_reads.setter
+    def counted_reads(self, reads: int) -> None:
+        self._tick = reads
+
+    def next_state(self, previous: Any) -> Any:
+        """The step after `previous` in the model's transitions; subclasses may hold it back."""
+        return super()._get_next_status(previous)
+
+    def _get_next_status(self, previous: Any) -> Any:
+        return self.next_state(previous)
+
+
+def _check_managed_state() -> None:
+    probe = ManagedStateModel("moto-snowdevice::probe", [("A", "B")])
+    probe.stored_state, probe.counted_reads  # noqa: B018 - raises if moto renamed the fields
+
+
+_require("ManagedState's _status and _tick", _check_managed_state)
