@@ -4,7 +4,9 @@ import asyncio
 import json
 import subprocess
 import sys
+from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import boto3
 import pytest
@@ -13,6 +15,7 @@ from aiobotocore.config import AioConfig
 from aiobotocore.session import get_session
 from moto import mock_aws
 from moto.core import set_initial_no_auth_action_count
+from moto.moto_api import recorder
 
 import moto_snowdevice
 
@@ -201,6 +204,21 @@ def test_iam_refuses_a_user_without_a_policy_and_an_unknown_key() -> None:
                 await sdm.list_tasks()
 
     asyncio.run(calls())
+
+
+async def test_with_moto_s_recorder_on_async_calls_are_answered_and_recorded(
+    sdm: Any, fleet: list[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)  # the recorder writes its default file into the working directory
+    recorder.reset_recording()
+    recorder.start_recording()
+    try:
+        task_id = (await sdm.create_task(targets=fleet, command=REBOOT))["taskId"]
+        assert (await sdm.describe_task(taskId=task_id))["state"] == "IN_PROGRESS"
+    finally:
+        recorder.stop_recording()
+    urls = [json.loads(line)["url"] for line in recorder.download_recording().splitlines() if line.strip()]
+    assert [urlsplit(url).path for url in urls] == ["/task", f"/task/{task_id}"]
 
 
 async def test_moto_s_own_services_are_left_as_moto_answers_them(aws: None) -> None:
