@@ -12,6 +12,9 @@ from ._control import (
     clear_faults,
     inject_fault,
     load_fleet,
+    set_device_online,
+    set_execution_outcomes,
+    set_execution_timeout,
     simulate_cancel_race,
 )
 from ._registration import register
@@ -23,6 +26,9 @@ __all__ = [
     "inject_fault",
     "load_fleet",
     "register",
+    "set_device_online",
+    "set_execution_outcomes",
+    "set_execution_timeout",
     "simulate_cancel_race",
 ]
 

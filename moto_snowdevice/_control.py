@@ -7,11 +7,14 @@ POST /moto-api/snow-device-management/advance-execution  {"taskId", "managedDevi
 POST /moto-api/snow-device-management/cancel-race        {"enabled", "managedDeviceId"?, ...}
 POST /moto-api/snow-device-management/faults             {"operation", "error", "count"?, "probability"?, ...}
 DELETE /moto-api/snow-device-management/faults           {"operation"?, "accountId"?, "region"?}
+POST /moto-api/snow-device-management/connectivity       {"managedDeviceId", "online", ...}
+POST /moto-api/snow-device-management/execution-timeout  {"seconds", "accountId"?, "region"?}
+POST /moto-api/snow-device-management/execution-outcomes {"weights", "managedDeviceId"?, ...}
 """
 
 import json
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -21,7 +24,14 @@ from moto.core import DEFAULT_ACCOUNT_ID
 from . import exceptions
 from ._shapes import SERVICE_MODEL, SERVICE_NAME
 from .exceptions import SnowDeviceManagementError, ValidationException
-from .models import Fault, SnowDeviceManagementBackend, check_device_document, snowdevicemanagement_backends
+from .models import (
+    Fault,
+    SnowDeviceManagementBackend,
+    check_device_document,
+    check_execution_timeout,
+    check_outcome_weights,
+    snowdevicemanagement_backends,
+)
 
 DEFAULT_REGION = "us-east-1"
 API_PREFIX = f"/moto-api/{SERVICE_NAME}"
@@ -65,7 +75,7 @@ def add_device(
 def _fleet_entry(entry: Any, where: str) -> tuple[SnowDeviceManagementBackend, dict[str, Any]]:
     if not isinstance(entry, dict) or not isinstance(entry.get("device", {}), dict):
         raise ValidationException(f"{where}must be an object with a device object")
-    unknown = set(entry) - {"accountId", "region", "device"}
+    unknown = set(entry) - {"accountId", "region", "device", "online"}
     if unknown:
         raise ValidationException(f"{where}has unknown keys: {', '.join(sorted(unknown))}")
     backend = backend_for(entry.get("accountId"), entry.get("region"))
@@ -76,10 +86,17 @@ def _fleet_entry(entry: Any, where: str) -> tuple[SnowDeviceManagementBackend, d
     device_id = document.get("managedDeviceId")
     if device_id is not None and device_id in backend.devices:
         raise ValidationException(f"{where}managed device {device_id} already exists")
+    if not isinstance(entry.get("online", True), bool):
+        raise ValidationException(f"{where}online must be true or false")
     return backend, document
 
 
-def _fleet_entries(fleet: Any) -> list[tuple[SnowDeviceManagementBackend, dict[str, Any]]]:
+def _online(entry: dict[str, Any]) -> bool:
+    """Whether a fleet entry's device starts online (`"online": false` beside `"device"` says not)."""
+    return entry.get("online", True)
+
+
+def _fleet_entries(fleet: Any) -> list[tuple[SnowDeviceManagementBackend, dict[str, Any], bool]]:
     """Every entry of a fleet, checked before any device is added."""
     if not isinstance(fleet, list):
         raise ValidationException("a fleet is a JSON list of {accountId?, region?, device} entries")
@@ -92,7 +109,7 @@ def _fleet_entries(fleet: Any) -> list[tuple[SnowDeviceManagementBackend, dict[s
             if (id(backend), device_id) in seen:
                 raise ValidationException(f"fleet entry {index}: managed device {device_id} is listed twice")
             seen.add((id(backend), device_id))
-        entries.append((backend, document))
+        entries.append((backend, document, _online(entry)))
     return entries
 
 
@@ -124,9 +141,9 @@ def _read_fleet(fleet: str | Path) -> Any:
 
 def _add_fleet(fleet: Any) -> list[str]:
     added = []
-    for backend, document in _fleet_entries(fleet):
+    for backend, document, online in _fleet_entries(fleet):
         with backend.lock:
-            added.append(backend.add_device(document).managed_device_id)
+            added.append(backend.add_device(document, online).managed_device_id)
     return added
 
 
@@ -216,6 +233,67 @@ def clear_faults(
         backend.clear_faults(operation)
 
 
+def set_device_online(
+    managed_device_id: str,
+    online: bool = True,
+    *,
+    account_id: str | None = None,
+    region_name: str | None = None,
+) -> None:
+    """Take a managed device off the network (`online=False`) or bring it back.
+
+    An offline device takes no work: its executions stay QUEUED (or IN_PROGRESS) whatever the
+    progression, advance_execution for it is refused, and its lastReachedOutAt stays put; CancelTask
+    and the execution timeout still apply. Coming back online is a reach-out (lastReachedOutAt = now).
+    """
+    if not isinstance(managed_device_id, str):
+        raise ValidationException("managedDeviceId is required and must be a string")
+    if not isinstance(online, bool):
+        raise ValidationException(f"online must be true or false, not {online!r}")
+    backend = backend_for(account_id, region_name)
+    with backend.lock:
+        backend.set_device_online(managed_device_id, online)
+
+
+def set_execution_timeout(
+    seconds: float | None,
+    *,
+    account_id: str | None = None,
+    region_name: str | None = None,
+) -> None:
+    """Time out every execution not finished `seconds` after its task was created (None: never).
+
+    Such an execution reads TIMED_OUT from its deadline on, with the deadline as its lastUpdatedAt;
+    time is read through the clock the package uses (time.time), so tools that freeze it drive this.
+    """
+    limit = check_execution_timeout(seconds)
+    backend = backend_for(account_id, region_name)
+    with backend.lock:
+        backend.set_execution_timeout(limit)
+
+
+def set_execution_outcomes(
+    weights: Mapping[str, float] | None,
+    *,
+    managed_device_id: str | None = None,
+    account_id: str | None = None,
+    region_name: str | None = None,
+) -> None:
+    """Make the progression end executions by weight, e.g. {"SUCCEEDED": 9, "FAILED": 1}.
+
+    `weights` maps some of SUCCEEDED, FAILED, REJECTED, TIMED_OUT to non-negative numbers; each end is
+    drawn from moto's seedable random source (`/moto-api/seed`). REJECTED work never starts; FAILED and
+    TIMED_OUT end after IN_PROGRESS with the command's failure effects. For one device with
+    `managed_device_id` (it wins over the account and region's setting); None removes the setting.
+    """
+    checked = check_outcome_weights(weights)
+    if managed_device_id is not None and not isinstance(managed_device_id, str):
+        raise ValidationException("managedDeviceId must be a string")
+    backend = backend_for(account_id, region_name)
+    with backend.lock:
+        backend.set_outcome_weights(checked, managed_device_id)
+
+
 # HTTP twins
 
 
@@ -234,9 +312,10 @@ def _object(body: Any) -> dict[str, Any]:
 
 
 def _post_devices(body: Any) -> dict[str, Any]:
-    backend, document = _fleet_entry(_object(body), "")
+    body = _object(body)
+    backend, document = _fleet_entry(body, "")
     with backend.lock:
-        device = backend.add_device(document)
+        device = backend.add_device(document, _online(body))
     return {"managedDeviceId": device.managed_device_id, "managedDeviceArn": device.managed_device_arn}
 
 
@@ -295,6 +374,39 @@ def _delete_faults(body: Any) -> dict[str, Any]:
     return {}
 
 
+def _post_connectivity(body: Any) -> dict[str, Any]:
+    body = _object(body)
+    device_id = _text(body, "managedDeviceId")
+    if "online" not in body:
+        raise ValidationException("online is required and must be true or false")
+    set_device_online(device_id, body["online"], account_id=body.get("accountId"), region_name=body.get("region"))
+    return {"managedDeviceId": device_id, "online": body["online"]}
+
+
+def _post_execution_timeout(body: Any) -> dict[str, Any]:
+    body = _object(body)
+    if "seconds" not in body:
+        raise ValidationException("seconds is required: a positive number, or null for never")
+    set_execution_timeout(body["seconds"], account_id=body.get("accountId"), region_name=body.get("region"))
+    return {"seconds": body["seconds"]}
+
+
+def _post_execution_outcomes(body: Any) -> dict[str, Any]:
+    body = _object(body)
+    if "weights" not in body:
+        raise ValidationException("weights is required: an object of states and numbers, or null to remove")
+    set_execution_outcomes(
+        body["weights"],
+        managed_device_id=body.get("managedDeviceId"),
+        account_id=body.get("accountId"),
+        region_name=body.get("region"),
+    )
+    answer = {"weights": body["weights"]}
+    if body.get("managedDeviceId") is not None:
+        answer["managedDeviceId"] = body["managedDeviceId"]
+    return answer
+
+
 def _endpoint(
     action: Callable[[Any], dict[str, Any]], on_delete: Callable[[Any], dict[str, Any]] | None = None
 ) -> Callable[..., tuple[int, dict[str, str], str]]:
@@ -319,4 +431,7 @@ ROUTES = {
     f"{{0}}{API_PREFIX}/advance-execution$": _endpoint(_post_advance_execution),
     f"{{0}}{API_PREFIX}/cancel-race$": _endpoint(_post_cancel_race),
     f"{{0}}{API_PREFIX}/faults$": _endpoint(_post_faults, _delete_faults),
+    f"{{0}}{API_PREFIX}/connectivity$": _endpoint(_post_connectivity),
+    f"{{0}}{API_PREFIX}/execution-timeout$": _endpoint(_post_execution_timeout),
+    f"{{0}}{API_PREFIX}/execution-outcomes$": _endpoint(_post_execution_outcomes),
 }

@@ -420,7 +420,8 @@ mock_random = _require(
     lambda: _has(_attribute("moto.moto_api._internal", "mock_random"), "get_random_string", "get_random_hex", "uuid4", "random"),
 )
 # moto's state manager (set_transition and its /moto-api/state-manager/ endpoints); services register
-# their default transition with register_default_transition (5.1.2 - 5.2.5). Changed: the import stops.
+# their default transition with register_default_transition, and devices read the progression with
+# get_transition on every look (5.1.2 - 5.2.5). Changed: the import stops.
 state_manager = _require(
     "moto.moto_api.state_manager.register_default_transition",
     lambda: _has(_attribute("moto.moto_api", "state_manager"), "register_default_transition", "get_transition"),
@@ -435,53 +436,3 @@ _model_data: dict[str, Any] = _require(
 def file_models_under(service_name: str, module_part: str) -> None:
     """List this package's models in /moto-api/data.json under the service's name."""
     _model_data[service_name].update(_model_data.pop(module_part, {}))
-
-
-_ManagedState = _require(
-    "moto.moto_api._internal.managed_state_model.ManagedState",
-    lambda: _has(
-        _attribute("moto.moto_api._internal.managed_state_model", "ManagedState"), "_get_next_status", "status"
-    ),
-)
-
-
-class ManagedStateModel(_ManagedState):  # type: ignore[misc, valid-type]
-    """moto's ManagedState, whose private fields this package reads and restores by name.
-
-    ManagedState (5.1.2 - 5.2.5) keeps the state in `_status` and the reads counted towards a
-    "manual" progression in `_tick`, moves on when `status` is read, and asks `_get_next_status` for
-    the step. Changed: executions would stop moving, or the import stops below.
-    """
-
-    @property
-    def stored_state(self) -> Any:
-        """The state as last moved, without asking the state manager to move it."""
-        return self._status
-
-    @stored_state.setter
-    def stored_state(self, state: Any) -> None:
-        self._status = state
-
-    @property
-    def counted_reads(self) -> int:
-        """Reads counted towards the next "manual" step."""
-        return self._tick  # type: ignore[no-any-return]
-
-    @counted_reads.setter
-    def counted_reads(self, reads: int) -> None:
-        self._tick = reads
-
-    def next_state(self, previous: Any) -> Any:
-        """The step after `previous` in the model's transitions; subclasses may hold it back."""
-        return super()._get_next_status(previous)
-
-    def _get_next_status(self, previous: Any) -> Any:
-        return self.next_state(previous)
-
-
-def _check_managed_state() -> None:
-    probe = ManagedStateModel("moto-snowdevice::probe", [("A", "B")])
-    probe.stored_state, probe.counted_reads  # noqa: B018 - raises if moto renamed the fields
-
-
-_require("ManagedState's _status and _tick", _check_managed_state)

@@ -104,7 +104,32 @@ def _checked_device(saved: Any, where: str) -> dict[str, Any]:
     document = check_device_document(saved["device"])
     _expect(isinstance(document.get("managedDeviceId"), str), f"{where}: no managedDeviceId")
     _expect(isinstance(saved.get("takesWorkBeforeCancel", False), bool), f"{where}: takesWorkBeforeCancel")
-    return {"device": document, "takesWorkBeforeCancel": saved.get("takesWorkBeforeCancel", False)}
+    return {
+        "device": document,
+        "takesWorkBeforeCancel": saved.get("takesWorkBeforeCancel", False),
+        **_checked_field_conditions(saved, where),
+    }
+
+
+def _checked_field_conditions(saved: dict[str, Any], where: str) -> dict[str, Any]:
+    """A saved device's connectivity, outcome weights and pace through its queue."""
+    _expect(isinstance(saved.get("online", True), bool), f"{where}: online")
+    polls = saved.get("polls", 0)
+    _expect(isinstance(polls, int) and not isinstance(polls, bool) and polls >= 0, f"{where}: polls")
+    paced_from = saved.get("pacedFrom")
+    _expect(
+        paced_from is None
+        or isinstance(paced_from, (int, float)) and not isinstance(paced_from, bool) and math.isfinite(paced_from),
+        f"{where}: pacedFrom",
+    )
+    conditions = {
+        "online": saved.get("online", True),
+        "outcomeWeights": models.check_outcome_weights(saved.get("outcomeWeights"), f"{where}.outcomeWeights"),
+        "polls": polls,
+    }
+    if paced_from is not None:
+        conditions["pacedFrom"] = float(paced_from)
+    return conditions
 
 
 def _checked_task(saved: Any, where: str) -> dict[str, Any]:
@@ -128,12 +153,11 @@ def _checked_task(saved: Any, where: str) -> dict[str, Any]:
 
 def _checked_execution(saved: Any, where: str) -> dict[str, Any]:
     _expect(isinstance(saved, dict), f"{where}: not a saved execution")
+    # Files written before devices counted polls hold a per-execution "tick": no longer used
     fields = {key: value for key, value in saved.items() if key != "tick" and value is not None}
     checked = _check_execution_fields(fields, where)
-    tick = saved.get("tick", 0)
-    _expect(isinstance(tick, int) and not isinstance(tick, bool) and tick >= 0, f"{where}: tick")
     _expect("state" in checked and "managedDeviceId" in checked and "lastUpdatedAt" in checked, f"{where}: incomplete")
-    return {**checked, "tick": tick}
+    return checked
 
 
 def _distinct_targets(task: dict[str, Any]) -> bool:
@@ -161,9 +185,15 @@ class _Loaded:
         return self.backends[key]
 
     def settings(self, account_id: Any, region: Any, saved: Any) -> None:
+        where = f"settings of {account_id}/{region}"
         _expect(isinstance(saved, dict) and isinstance(saved.get("takesWorkBeforeCancel", False), bool),
-                f"settings of {account_id}/{region}: takesWorkBeforeCancel")
-        self.backend(account_id, region).set_cancel_race(saved.get("takesWorkBeforeCancel", False))
+                f"{where}: takesWorkBeforeCancel")
+        backend = self.backend(account_id, region)
+        backend.set_cancel_race(saved.get("takesWorkBeforeCancel", False))
+        timeout = models.check_execution_timeout(saved.get("executionTimeout"), f"{where}.executionTimeout")
+        backend.set_execution_timeout(timeout)
+        weights = models.check_outcome_weights(saved.get("outcomeWeights"), f"{where}.outcomeWeights")
+        backend.set_outcome_weights(weights, None)
 
     def device(self, account_id: Any, region: Any, saved: Any) -> None:
         backend = self.backend(account_id, region)
@@ -279,7 +309,7 @@ class _Changes:
                 if self.emptied
             ]
             if self.settings:
-                settings = json.dumps({"takesWorkBeforeCancel": backend.takes_work_before_cancel})
+                settings = json.dumps(backend.saved_settings(), separators=(",", ":"), allow_nan=False)
                 statements.append((_UPSERT["backends"], [(*key, settings)]))
             statements.append((_UPSERT["devices"], _rows(backend, devices)))
             statements.append((_UPSERT["tasks"], _rows(backend, tasks)))

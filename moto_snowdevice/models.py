@@ -3,21 +3,22 @@
 import base64
 import hashlib
 import json
+import math
 import re
 import sys
 import time
 import zlib
 from collections import deque
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from threading import RLock
-from typing import Any, ClassVar, cast
+from typing import Any, ClassVar, NoReturn, cast
 
 from moto.core.base_backend import BackendDict, BaseBackend
 from moto.core.common_models import BaseModel
 from moto.utilities.tagging_service import TaggingService
 
-from ._moto import ManagedStateModel, backend_urls, file_models_under, mock_random, state_manager
-from ._shapes import SERVICE_MODEL, SERVICE_NAME, InvalidInput, compile_check
+from ._moto import backend_urls, file_models_under, mock_random, state_manager
+from ._shapes import SERVICE_MODEL, SERVICE_NAME, InvalidInput, _describe, compile_check
 from .exceptions import ResourceNotFoundException, SnowDeviceManagementError, ValidationException
 
 # TaskState and ExecutionState of the service model
@@ -25,6 +26,8 @@ TASK_IN_PROGRESS, TASK_CANCELED, TASK_COMPLETED = "IN_PROGRESS", "CANCELED", "CO
 QUEUED, IN_PROGRESS, CANCELED = "QUEUED", "IN_PROGRESS", "CANCELED"
 SUCCEEDED, FAILED, REJECTED, TIMED_OUT = "SUCCEEDED", "FAILED", "REJECTED", "TIMED_OUT"
 FINAL_EXECUTION_STATES = frozenset({CANCELED, FAILED, SUCCEEDED, REJECTED, TIMED_OUT})
+# How a device's work may end, the ends set_execution_outcomes weighs; CANCELED is the cloud's doing
+OUTCOME_STATES = FINAL_EXECUTION_STATES - {CANCELED}
 # Where an explicit command may move an execution; a device runs the work in IN_PROGRESS
 EXECUTION_TRANSITIONS = {
     QUEUED: frozenset({IN_PROGRESS, SUCCEEDED, FAILED, TIMED_OUT, REJECTED, CANCELED}),
@@ -33,14 +36,19 @@ EXECUTION_TRANSITIONS = {
 RUNS_ON_DEVICE = frozenset({IN_PROGRESS, SUCCEEDED, FAILED})
 
 EXECUTION_MODEL = "snow-device-management::execution"
-# What the state manager moves an execution through when nothing else decides
-_EXECUTION_PROGRESSION: list[tuple[str | None, str]] = [(QUEUED, IN_PROGRESS), (IN_PROGRESS, SUCCEEDED)]
-# Executions stay QUEUED until something advances them: by default each DescribeExecution advances one step
+# Executions stay QUEUED until something moves them: by default each DescribeExecution of a device's
+# unfinished work moves that device's work one step
 state_manager.register_default_transition(
     EXECUTION_MODEL, transition={"progression": "manual", "times": 1}
 )
 
 EC2_INSTANCE = "AWS::EC2::Instance"
+
+# AWS's tagging conventions; the service model states no limits for its TagMap
+MAX_TAGS = 50
+MIN_TAG_KEY_LENGTH, MAX_TAG_KEY_LENGTH = 1, 128
+MAX_TAG_VALUE_LENGTH = 256
+RESERVED_TAG_PREFIX = "aws:"
 
 # Persistence (`--state`): called, under the backend's lock, with a backend and what changed in it — a
 # Task, a ManagedDevice, the backend itself, or None when the backend starts empty. None: nothing kept.
@@ -102,6 +110,87 @@ def _default_device(now: float) -> dict[str, Any]:
     }
 
 
+def check_tags(tags: dict[str, str], existing: dict[str, str] | None = None, field: str = "tags") -> None:
+    """AWS's tagging conventions (the service model states none): raises ValidationException on a breach.
+
+    At most 50 tags per resource once `tags` are added to `existing`, keys of 1 to 128 characters not
+    starting with `aws:` in any case, values of up to 256 characters.
+    """
+
+    def refuse(constraint: str) -> NoReturn:
+        raise ValidationException(
+            f"1 validation error detected: Value '{_describe(tags)}' at '{field}' failed to satisfy "
+            f"constraint: {constraint}"
+        )
+
+    if len(tags) > MAX_TAGS:
+        refuse(f"Member must have length less than or equal to {MAX_TAGS}")
+    for key, value in tags.items():
+        if not MIN_TAG_KEY_LENGTH <= len(key) <= MAX_TAG_KEY_LENGTH:
+            refuse(
+                f"Map keys must satisfy constraint: [Member must have length less than or equal to "
+                f"{MAX_TAG_KEY_LENGTH}, Member must have length greater than or equal to {MIN_TAG_KEY_LENGTH}]"
+            )
+        if key.lower().startswith(RESERVED_TAG_PREFIX):
+            refuse(
+                f"Map keys must satisfy constraint: [Member must not start with the reserved prefix "
+                f"'{RESERVED_TAG_PREFIX}' (in any case)] (key '{key}')"
+            )
+        if len(value) > MAX_TAG_VALUE_LENGTH:
+            refuse(
+                f"Map value must satisfy constraint: [Member must have length less than or equal to "
+                f"{MAX_TAG_VALUE_LENGTH}, Member must have length greater than or equal to 0]"
+            )
+    if existing:
+        total = len(existing.keys() | tags.keys())
+        if total > MAX_TAGS:
+            refuse(
+                f"A resource may have at most {MAX_TAGS} tags; with its {len(existing)} tags it would have {total}"
+            )
+
+
+def _finite_number(value: Any) -> float | None:
+    """The value as a float if it is a finite JSON-style number (not a bool, NaN or infinity)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    try:
+        number = float(value)
+    except OverflowError:
+        return None
+    return number if math.isfinite(number) else None
+
+
+def check_execution_timeout(seconds: Any, field: str = "seconds") -> float | None:
+    """An execution timeout: a positive number of seconds, or None for never."""
+    if seconds is None:
+        return None
+    number = _finite_number(seconds)
+    if number is None or number <= 0:
+        raise ValidationException(f"{field} must be a positive number of seconds, not {seconds!r}")
+    return number
+
+
+def check_outcome_weights(weights: Any, field: str = "weights") -> dict[str, float] | None:
+    """Outcome weights: some of OUTCOME_STATES mapped to non-negative numbers, not all zero; or None."""
+    if weights is None:
+        return None
+    if not isinstance(weights, Mapping) or not weights:
+        raise ValidationException(
+            f"{field} must map some of {', '.join(sorted(OUTCOME_STATES))} to numbers, not {weights!r}"
+        )
+    checked = {}
+    for state, weight in weights.items():
+        if state not in OUTCOME_STATES:
+            raise ValidationException(f"{field} may name only {', '.join(sorted(OUTCOME_STATES))}, not {state!r}")
+        number = _finite_number(weight)
+        if number is None or number < 0:
+            raise ValidationException(f"{field}.{state} must be a non-negative number, not {weight!r}")
+        checked[state] = number
+    if sum(checked.values()) <= 0:
+        raise ValidationException(f"{field} must not all be zero")
+    return checked
+
+
 def check_device_document(document: Any) -> dict[str, Any]:
     """The device document, checked against DescribeDevice's output shape plus `instances`."""
     if not isinstance(document, dict):
@@ -121,18 +210,37 @@ def check_device_document(document: Any) -> dict[str, Any]:
     for index, instance in enumerate(checked_instances, start=1):
         if not instance.get("instanceId"):
             raise ValidationException(f"device.instances.{index}.instanceId is required")
+    if checked.get("tags"):
+        check_tags(checked["tags"], field="device.tags")
     checked["instances"] = checked_instances
     return checked
+
+
+def _pick(weights: dict[str, float]) -> str | None:
+    """A key chosen by weight from moto's seedable random source; no draw when only one can win."""
+    candidates = [(state, weight) for state, weight in weights.items() if weight > 0]
+    if len(candidates) <= 1:
+        return candidates[0][0] if candidates else None
+    point = mock_random.random() * sum(weight for _, weight in candidates)
+    for state, weight in candidates:
+        point -= weight
+        if point < 0:
+            return state
+    return candidates[-1][0]
 
 
 class ManagedDevice(BaseModel):
     """A Snow Family device under management; its document is shaped like DescribeDevice's output."""
 
-    def __init__(self, backend: "SnowDeviceManagementBackend", document: dict[str, Any], now: float):
+    def __init__(
+        self, backend: "SnowDeviceManagementBackend", document: dict[str, Any], now: float, online: bool = True
+    ):
         managed_device_id = document.get("managedDeviceId") or _new_id("smd-")
         fields = _default_device(now)
         fields.update(document)
         self._set_up(backend, managed_device_id, fields)
+        self.online = online
+        self.paced_from = now
 
     @classmethod
     def restore(cls, backend: "SnowDeviceManagementBackend", saved: dict[str, Any]) -> "ManagedDevice":
@@ -140,6 +248,10 @@ class ManagedDevice(BaseModel):
         device = cast("ManagedDevice", cls.__new__(cls))
         device._set_up(backend, saved["device"]["managedDeviceId"], saved["device"])
         device.takes_work_before_cancel = saved.get("takesWorkBeforeCancel", False)
+        device.online = saved.get("online", True)
+        device.outcome_weights = saved.get("outcomeWeights")
+        device.polls = saved.get("polls", 0)
+        device.paced_from = saved.get("pacedFrom", device.document.get("lastUpdatedAt", 0.0))
         return device
 
     def saved(self) -> dict[str, Any]:
@@ -152,6 +264,10 @@ class ManagedDevice(BaseModel):
                 "instances": self.instances,
             },
             "takesWorkBeforeCancel": self.takes_work_before_cancel,
+            "online": self.online,
+            "outcomeWeights": self.outcome_weights,
+            "polls": self.polls,
+            "pacedFrom": self.paced_from,
         }
 
     def _set_up(self, backend: "SnowDeviceManagementBackend", managed_device_id: str, document: dict[str, Any]) -> None:
@@ -170,6 +286,14 @@ class ManagedDevice(BaseModel):
         self.queue: deque[Execution] = deque()
         self.running: Execution | None = None
         self.takes_work_before_cancel = False
+        # An offline device takes no work: its queue waits until it reaches out again
+        self.online = True
+        # DescribeExecutions of its unfinished work counted toward the next step (manual progression)
+        self.polls = 0
+        # When the wait for the next step began (time progression)
+        self.paced_from = 0.0
+        # How its work ends, by weight; None: the account and region's setting
+        self.outcome_weights: dict[str, float] | None = None
 
     @property
     def associated_with_job(self) -> str | None:
@@ -183,51 +307,122 @@ class ManagedDevice(BaseModel):
     def head(self) -> "Execution | None":
         """The oldest execution still waiting for this device."""
         queue = self.queue
-        while queue and queue[0].stored_state != QUEUED:
+        while queue and queue[0].state != QUEUED:
             queue.popleft()
         return queue[0] if queue else None
 
-    def settle(self) -> None:
-        """Let the state manager move this device's work on, oldest first, one task at a time."""
-        while True:
-            running = self.running
-            if running is not None:
-                running.progress()
-                if self.running is running:
-                    return
-                continue
+    def has_work(self) -> bool:
+        return self.running is not None or self.head() is not None
+
+    def enqueue(self, execution: "Execution", now: float) -> None:
+        if not self.has_work():
+            # An idle device starts its pace when work arrives
+            self.paced_from = now
+            self.polls = 0
+        self.queue.append(execution)
+
+    def work(self, polls: int = 0) -> None:
+        """The one place where time or polls move this device's work on, oldest first, one task at a time.
+
+        Called whenever the device's work is observed, under the progression moto's state manager holds
+        for executions; `polls` counts DescribeExecutions of its unfinished work. Offline, only the
+        execution timeout ends work: that is the cloud's doing.
+        """
+        backend = self.backend
+        pace = (self.polls, self.paced_from)
+        if self.online and self.has_work():
+            config = state_manager.get_transition(EXECUTION_MODEL)
+            progression = config.get("progression")
+            if progression == "time":
+                self._catch_up(max(float(config.get("seconds", 0)), 0.0), backend._now())
+            elif progression == "immediate":
+                while self.step(None):
+                    pass
+            elif polls:
+                self.polls += polls
+                # A manual setting below one poll per step would never wait
+                steps, self.polls = divmod(self.polls, max(int(config.get("times", 1)), 1))
+                while steps and self.step(None):
+                    steps -= 1
+        if backend.execution_timeout is not None:
+            self.expire(backend._now())
+        if (self.polls, self.paced_from) != pace:
+            _changed(backend, self)
+
+    def _catch_up(self, period: float, now: float) -> None:
+        # A device works whether or not anyone looks: one step for every period that has passed
+        while self.has_work() and self.paced_from + period <= now:
+            self.paced_from += period
+            self.step(self.paced_from)
+
+    def step(self, at: float | None) -> bool:
+        """Finish the running work, or take the oldest queued work; False when there is none.
+
+        `at` is when the step happens (a fresh timestamp when None); work past its deadline ends first.
+        """
+        backend = self.backend
+        now = backend._now() if at is None else at
+        self.expire(now)
+        weights = backend.outcome_weights_for(self)
+        running = self.running
+        if running is not None:
+            ends = {state: weights.get(state, 0) for state in (SUCCEEDED, FAILED, TIMED_OUT)}
+            running.move_to(_pick(ends) or SUCCEEDED, now)
+            return True
+        head = self.head()
+        if head is None:
+            return False
+        rejected = weights.get(REJECTED, 0)
+        # Drawn here and at the end: each end's chance is its share of all the weights
+        start = _pick({IN_PROGRESS: sum(weights.values()) - rejected, REJECTED: rejected})
+        head.move_to(start or IN_PROGRESS, now)
+        return True
+
+    def expire(self, until: float) -> None:
+        """End, at its deadline, the work whose task was created longer ago than the execution timeout."""
+        limit = self.backend.execution_timeout
+        if limit is None:
+            return
+        running = self.running
+        if running is not None and running.task.created_at + limit <= until:
+            running.time_out(limit)
+        # Tasks are queued in creation order, so the expired work is the front of the queue
+        head = self.head()
+        while head is not None and head.task.created_at + limit <= until:
+            head.time_out(limit)
             head = self.head()
-            if head is None:
-                return
-            head.progress()
-            if head.stored_state == QUEUED or self.running is head:
-                return
+
+    def restart_pace(self, now: float) -> None:
+        """Count the next step from `now`: after a reported change or a reach-out."""
+        self.polls = 0
+        self.paced_from = now
+        _changed(self.backend, self)
 
     def touch(self, now: float, **changes: Any) -> None:
         self.document.update(changes)
-        self.document["lastUpdatedAt"] = now
+        # A catch-up step or a deadline may lie before the latest change; lastUpdatedAt never goes back
+        self.document["lastUpdatedAt"] = max(now, self.document.get("lastUpdatedAt") or now)
         _changed(self.backend, self)
 
 
-class Execution(ManagedStateModel, BaseModel):
-    """The work of one task on one of its target devices, moved on by moto's state manager."""
+class Execution(BaseModel):
+    """The work of one task on one of its target devices; its device's `work` moves it on."""
 
     def __init__(self, task: "Task", device: ManagedDevice, execution_id: str, now: float):
-        super().__init__(EXECUTION_MODEL, _EXECUTION_PROGRESSION)
         self.task = task
         self.device = device
         self.managed_device_id = device.managed_device_id
         self.execution_id = execution_id
+        self.state = QUEUED
         self.started_at: float | None = None
         self.last_updated_at = now
 
     def resume(self, saved: dict[str, Any]) -> None:
         """Take up the state `saved()` gave, as a freshly restored execution (see Task.restore)."""
-        self.stored_state = saved["state"]
+        self.state = saved["state"]
         self.started_at = saved.get("startedAt")
         self.last_updated_at = saved["lastUpdatedAt"]
-        self.counted_reads = saved.get("tick", 0)
-        if self.stored_state == IN_PROGRESS:
+        if self.state == IN_PROGRESS:
             if self.device.running is not None:
                 raise ValidationException(f"managed device {self.managed_device_id} runs two executions at once")
             self.device.running = self
@@ -235,51 +430,28 @@ class Execution(ManagedStateModel, BaseModel):
     def saved(self) -> dict[str, Any]:
         return {
             "managedDeviceId": self.managed_device_id,
-            "state": self.stored_state,
+            "state": self.state,
             "startedAt": self.started_at,
             "lastUpdatedAt": self.last_updated_at,
-            "tick": self.counted_reads,
         }
 
     @property
-    def state(self) -> str:
-        """The current state, after any progression the state manager allows."""
-        if self.stored_state in FINAL_EXECUTION_STATES:
-            return self.stored_state
-        device = self.device
-        # Reads from outside a request (moto's dashboard) must not race the requests that move work on
-        with self.task.backend.lock:
-            device.settle()
-            if self.stored_state == QUEUED and (device.running is not None or device.head() is not self):
-                # Polling work that waits behind another task banks no progress
-                self.counted_reads = 0
-            return self.stored_state  # type: ignore[return-value]  # never None: it starts QUEUED
+    def finished(self) -> bool:
+        return self.state in FINAL_EXECUTION_STATES
 
-    def progress(self) -> None:
-        """Apply the state manager's progression to this execution alone."""
-        before = self.stored_state
-        if before in FINAL_EXECUTION_STATES:
-            return
-        after = self.status
-        if after is not None and after != before:
-            self.stored_state = before
-            self.move_to(after, self.task.backend._now())
-
-    def next_state(self, previous: str | None) -> str | None:
-        if previous == QUEUED:
-            device = self.device
-            return IN_PROGRESS if device.running is None and device.head() is self else QUEUED
-        return super().next_state(previous)
+    def time_out(self, limit: float) -> None:
+        # At its deadline, unless it changed later than that (the timeout was set after the change)
+        self.move_to(TIMED_OUT, max(self.task.created_at + limit, self.last_updated_at))
 
     def move_to(self, state: str, now: float) -> None:
         """Enter `state`, with its effects on the task and the device."""
-        before = self.stored_state
+        before = self.state
         device = self.device
         if before == QUEUED and state in RUNS_ON_DEVICE:
             self.started_at = now
             if self.task.command_name == "unlock":
                 device.touch(now, deviceState="UNLOCKING")
-        self.stored_state = state
+        self.state = state
         self.last_updated_at = now
         if state == IN_PROGRESS:
             device.running = self
@@ -287,12 +459,11 @@ class Execution(ManagedStateModel, BaseModel):
         else:
             if device.running is self:
                 device.running = None
+            # Work that never started (canceled, rejected, timed out in the queue) leaves the device alone
             if state in RUNS_ON_DEVICE or before == IN_PROGRESS:
                 self._finish_on_device(state, now)
-            else:
-                device.touch(now)
             self.task.execution_ended(now)
-        self.task.last_updated_at = now
+        self.task.last_updated_at = max(now, self.task.last_updated_at)
         _changed(self.task.backend, self.task)
 
     def _finish_on_device(self, state: str, now: float) -> None:
@@ -318,6 +489,8 @@ class Task(BaseModel):
         now: float,
     ):
         self._set_up(backend, _new_id("st-"), devices, command, description, now)
+        for execution in self.executions:
+            execution.device.enqueue(execution, now)
 
     @classmethod
     def restore(cls, backend: "SnowDeviceManagementBackend", saved: dict[str, Any]) -> "Task":
@@ -331,6 +504,8 @@ class Task(BaseModel):
         if saved.get("clientToken"):
             task.client_token = (saved["clientToken"], saved["fingerprint"])
         for execution, saved_execution in zip(task.executions, saved["executions"]):
+            # Back in its queue as it was: the device keeps the pace it was saved with
+            execution.device.queue.append(execution)
             execution.resume(saved_execution)
         return task
 
@@ -374,8 +549,6 @@ class Task(BaseModel):
         self.executions = tuple(
             Execution(self, device, str(number), now) for number, device in enumerate(devices, start=1)
         )
-        for execution in self.executions:
-            execution.device.queue.append(execution)
 
     @property
     def task_arn(self) -> str:
@@ -398,21 +571,19 @@ class Task(BaseModel):
         )
 
     @property
+    def finished(self) -> bool:
+        return self.canceled or self.completed_at is not None
+
+    @property
     def state(self) -> str:
         if self.canceled:
             return TASK_CANCELED
-        if self.completed_at is None:
-            for execution in self.executions:
-                execution.state  # noqa: B018 - lets the state manager move it on
-        if self.completed_at is not None:
-            return TASK_COMPLETED
-        return TASK_IN_PROGRESS
+        return TASK_COMPLETED if self.completed_at is not None else TASK_IN_PROGRESS
 
     def execution_ended(self, now: float) -> None:
-        if not self.canceled and all(
-            execution.stored_state in FINAL_EXECUTION_STATES for execution in self.executions
-        ):
-            self.completed_at = now
+        if not self.canceled and all(execution.finished for execution in self.executions):
+            # Ends may be stamped in the past (a deadline, a catch-up step): the task ends with the last
+            self.completed_at = max(now, *(execution.last_updated_at for execution in self.executions))
 
 
 class Fault:
@@ -513,6 +684,9 @@ class SnowDeviceManagementBackend(BaseBackend):
         self.takes_work_before_cancel = False
         self.faults: dict[str, list[Fault]] = {}
         self._last_time = 0.0
+        # Field conditions: how long work may wait before it times out, and how work ends by weight
+        self.execution_timeout: float | None = None
+        self.outcome_weights: dict[str, float] | None = None
         _changed(self, None)
 
     def _now(self) -> float:
@@ -523,12 +697,12 @@ class SnowDeviceManagementBackend(BaseBackend):
 
     # Devices
 
-    def add_device(self, document: dict[str, Any]) -> ManagedDevice:
+    def add_device(self, document: dict[str, Any], online: bool = True) -> ManagedDevice:
         """Register a device from an already checked document (see check_device_document)."""
         device_id = document.get("managedDeviceId")
         if device_id is not None and device_id in self.devices:
             raise ValidationException(f"Managed device {device_id} already exists")
-        return self._register_device(ManagedDevice(self, document, self._now()), document.get("tags"))
+        return self._register_device(ManagedDevice(self, document, self._now(), online), document.get("tags"))
 
     def _register_device(self, device: ManagedDevice, tags: dict[str, str] | None) -> ManagedDevice:
         self.devices[device.managed_device_id] = device
@@ -568,6 +742,12 @@ class SnowDeviceManagementBackend(BaseBackend):
         device = self.devices.get(managed_device_id)
         if device is None:
             raise ResourceNotFoundException(f"Managed device {managed_device_id} not found")
+        return device
+
+    def describe_device(self, managed_device_id: str) -> ManagedDevice:
+        device = self.get_device(managed_device_id)
+        # The device's document shows what its work did: let it work first
+        device.work()
         return device
 
     def list_devices(
@@ -632,7 +812,12 @@ class SnowDeviceManagementBackend(BaseBackend):
                     f"clientToken {client_token} was already used with different parameters"
                 )
             return task
+        if tags:
+            check_tags(tags)
         devices = [self.get_device(device_id) for device_id in dict.fromkeys(targets)]
+        for device in devices:
+            # Work the device finished before now must not be counted after the new task
+            device.work()
         task = Task(self, devices, command, description, self._now())
         if client_token is not None:
             task.client_token = (client_token, fingerprint)
@@ -644,9 +829,19 @@ class SnowDeviceManagementBackend(BaseBackend):
             raise ResourceNotFoundException(f"Task {task_id} not found")
         return task
 
+    def observe(self, task: Task) -> Task:
+        """Let every target device of an unfinished task work as the progression allows."""
+        if not task.finished:
+            for execution in task.executions:
+                execution.device.work()
+        return task
+
+    def describe_task(self, task_id: str) -> Task:
+        return self.observe(self.get_task(task_id))
+
     def cancel_task(self, task_id: str) -> Task:
         """Cancel a task whose executions are all still queued; running work cannot be canceled."""
-        task = self.get_task(task_id)
+        task = self.observe(self.get_task(task_id))
         state = task.state
         if state != TASK_IN_PROGRESS:
             raise ValidationException(f"Task {task_id} cannot be canceled because it is {state}")
@@ -662,6 +857,7 @@ class SnowDeviceManagementBackend(BaseBackend):
             execution
             for execution in task.executions
             if (execution.device.takes_work_before_cancel or self.takes_work_before_cancel)
+            and execution.device.online
             and execution.device.running is None
             and execution.device.head() is execution
         ]
@@ -674,9 +870,9 @@ class SnowDeviceManagementBackend(BaseBackend):
     def list_tasks(
         self, state: str | None, max_results: int | None, next_token: str | None
     ) -> tuple[list[Task], str | None]:
-        return paginate(
+        tasks, next_token = paginate(
             self._task_order,
-            (lambda task: task.state == state) if state else None,
+            (lambda task: self.observe(task).state == state) if state else None,
             max_results,
             next_token,
             "ListTasks",
@@ -684,6 +880,10 @@ class SnowDeviceManagementBackend(BaseBackend):
             self.region_name,
             state,
         )
+        if not state:
+            for task in tasks:
+                self.observe(task)
+        return tasks, next_token
 
     # Executions
 
@@ -697,15 +897,14 @@ class SnowDeviceManagementBackend(BaseBackend):
 
     def describe_execution(self, task_id: str, managed_device_id: str) -> Execution:
         execution = self.get_execution(task_id, managed_device_id)
-        # Polling an execution is what moves it on under the state manager's "manual" progression
-        execution.advance()
-        _changed(self, execution.task)
+        # Polling unfinished work is what moves its device on under the state manager's "manual" progression
+        execution.device.work(polls=0 if execution.finished else 1)
         return execution
 
     def list_executions(
         self, task_id: str, state: str | None, max_results: int | None, next_token: str | None
     ) -> tuple[list[Execution], str | None]:
-        task = self.get_task(task_id)
+        task = self.observe(self.get_task(task_id))
         return paginate(
             task.executions,
             (lambda execution: execution.state == state) if state else None,
@@ -721,6 +920,12 @@ class SnowDeviceManagementBackend(BaseBackend):
     def advance_execution(self, task_id: str, managed_device_id: str, state: str) -> Execution:
         """Move an execution to `state` on command, as a device would report it."""
         execution = self.get_execution(task_id, managed_device_id)
+        device = execution.device
+        if not device.online:
+            raise ValidationException(
+                f"Managed device {managed_device_id} is offline; it reports no work until it is back online"
+            )
+        device.work()
         current = execution.state
         allowed = EXECUTION_TRANSITIONS.get(current, frozenset())
         if state not in allowed:
@@ -735,8 +940,70 @@ class SnowDeviceManagementBackend(BaseBackend):
                     f"Managed device {managed_device_id} is busy with task {running.task.task_id}; "
                     "only one task runs on a device at a time"
                 )
-        execution.move_to(state, self._now())
+        now = self._now()
+        execution.move_to(state, now)
+        device.restart_pace(now)
         return execution
+
+    # Field conditions
+
+    def known_device(self, managed_device_id: str) -> ManagedDevice:
+        """The device a control call names; an unknown one is bad input to that call."""
+        device = self.devices.get(managed_device_id)
+        if device is None:
+            raise ValidationException(
+                f"managedDeviceId {managed_device_id} is not a managed device of account "
+                f"{self.account_id} in {self.region_name}"
+            )
+        return device
+
+    def set_device_online(self, managed_device_id: str, online: bool) -> ManagedDevice:
+        """Take a device off the network or bring it back; coming back is a reach-out."""
+        device = self.known_device(managed_device_id)
+        if device.online != online:
+            # What it did (or what timed out) before the change happened before the change
+            device.work()
+            device.online = online
+            now = self._now()
+            if online:
+                device.touch(now, lastReachedOutAt=now)
+                device.restart_pace(now)
+            _changed(self, device)
+        return device
+
+    def _work_until_now(self, devices: Iterable[ManagedDevice]) -> None:
+        # A new setting applies from now on: work done before it was done under the old one
+        for device in devices:
+            device.work()
+
+    def set_execution_timeout(self, seconds: float | None) -> None:
+        self._work_until_now(self._device_order)
+        self.execution_timeout = seconds
+        _changed(self, self)
+
+    def set_outcome_weights(self, weights: dict[str, float] | None, managed_device_id: str | None) -> None:
+        if managed_device_id is None:
+            self._work_until_now(self._device_order)
+            self.outcome_weights = weights
+            _changed(self, self)
+        else:
+            device = self.known_device(managed_device_id)
+            self._work_until_now([device])
+            device.outcome_weights = weights
+            _changed(self, device)
+
+    def outcome_weights_for(self, device: ManagedDevice) -> dict[str, float]:
+        """The weights that decide how the device's work ends; the device's own win."""
+        weights = device.outcome_weights if device.outcome_weights is not None else self.outcome_weights
+        return weights or {}
+
+    def saved_settings(self) -> dict[str, Any]:
+        """The backend's own settings as `--state` keeps them (injected faults are never kept)."""
+        return {
+            "takesWorkBeforeCancel": self.takes_work_before_cancel,
+            "executionTimeout": self.execution_timeout,
+            "outcomeWeights": self.outcome_weights,
+        }
 
     def set_cancel_race(self, enabled: bool, managed_device_id: str | None = None) -> None:
         if managed_device_id is None:
@@ -790,6 +1057,7 @@ class SnowDeviceManagementBackend(BaseBackend):
 
     def tag_resource(self, resource_arn: str, tags: dict[str, str]) -> None:
         resource = self._resource(resource_arn)
+        check_tags(tags, self.tags_of(resource.arn))
         self.tagger.tag_resource(resource.arn, _tag_list(tags))
         _changed(self, resource)
 

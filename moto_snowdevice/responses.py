@@ -162,7 +162,7 @@ class SnowDeviceManagementResponse(ServiceResponse):
 
     def describe_task(self) -> dict[str, Any]:
         backend = self.backend
-        task = backend.get_task(self.params["taskId"])
+        task = backend.describe_task(self.params["taskId"])
         return _present(
             {
                 "taskId": task.task_id,
@@ -227,7 +227,7 @@ class SnowDeviceManagementResponse(ServiceResponse):
 
     def describe_device(self) -> dict[str, Any]:
         backend = self.backend
-        device = backend.get_device(self.params["managedDeviceId"])
+        device = backend.describe_device(self.params["managedDeviceId"])
         return {
             **device.document,
             "managedDeviceId": device.managed_device_id,

@@ -1,5 +1,6 @@
 """Small helpers the test modules share."""
 
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -33,3 +34,17 @@ def task_arn(task_id: str, region: str = REGION, account: str = DEFAULT_ACCOUNT_
 
 def device_arn(device_id: str, region: str = REGION, account: str = DEFAULT_ACCOUNT_ID) -> str:
     return f"arn:aws:snow-device-management:{region}:{account}:managed-device/{device_id}"
+
+
+class Clock:
+    """Stands in for the `time` module the package reads its clock from, so time needs no sleeping.
+
+    Install it with `monkeypatch.setattr(moto_snowdevice.models, "time", clock)`.
+    """
+
+    def __init__(self) -> None:
+        # Ahead of the real clock: the package's timestamps never go back
+        self.current = float(int(time.time()) + 3600)
+
+    def time(self) -> float:
+        return self.current

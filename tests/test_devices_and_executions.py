@@ -5,7 +5,7 @@ CancelTask against running work, and the documented cancel race."""
 
 import json
 from collections.abc import Callable, Iterator
-from datetime import datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -14,12 +14,12 @@ import pytest
 import requests
 from moto.core import DEFAULT_ACCOUNT_ID
 from moto.moto_api import state_manager
-from moto.moto_api._internal import managed_state_model
 
 import moto_snowdevice
+from moto_snowdevice import models
 from moto_snowdevice.exceptions import ResourceNotFoundException, ValidationException
 
-from helpers import device_arn, refused
+from helpers import Clock, device_arn, refused
 
 SERVICE = "snow-device-management"
 REGION = "us-east-1"
@@ -683,34 +683,47 @@ def test_with_manual_progression_twice_each_step_takes_two_describes(
     assert task_state(sdm, task) == "COMPLETED"
 
 
-class Clock:
-    """Stands in for datetime in moto's managed state model, so time progression needs no sleeping."""
-
-    def __init__(self) -> None:
-        self.current = datetime(2026, 1, 1)
-
-    def now(self) -> datetime:
-        return self.current
+@pytest.fixture
+def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
+    stand_in = Clock()
+    monkeypatch.setattr(models, "time", stand_in)
+    return stand_in
 
 
 def test_with_time_progression_an_execution_moves_one_step_each_period(
-    sdm: Any, device: str, transition: SetTransition, monkeypatch: pytest.MonkeyPatch
+    sdm: Any, device: str, transition: SetTransition, clock: Clock
 ) -> None:
-    clock = Clock()
-    monkeypatch.setattr(managed_state_model, "datetime", clock)
     transition({"progression": "time", "seconds": 60})
     task = new_task(sdm, device)
 
     states = [execution_states(sdm, task)[device]]
-    clock.current += timedelta(seconds=30)
+    clock.current += 30
     states.append(execution_states(sdm, task)[device])
-    clock.current += timedelta(seconds=31)
+    clock.current += 31
     states.append(execution_states(sdm, task)[device])
-    clock.current += timedelta(seconds=61)
+    clock.current += 61
     states.append(execution_states(sdm, task)[device])
 
     assert states == ["QUEUED", "QUEUED", "IN_PROGRESS", "SUCCEEDED"]
     assert task_state(sdm, task) == "COMPLETED"
+
+
+def test_with_time_progression_a_device_catches_up_on_every_period_that_passed_unobserved(
+    sdm: Any, device: str, transition: SetTransition, clock: Clock
+) -> None:
+    transition({"progression": "time", "seconds": 60})
+    created = clock.current
+    first = new_task(sdm, device)
+    second = new_task(sdm, device)
+    clock.current += 200
+
+    assert execution_states(sdm, second) == {device: "IN_PROGRESS"}
+    assert execution_states(sdm, first) == {device: "SUCCEEDED"}
+    ended = execution(sdm, first, device)
+    # Each step happened when its period ended, not when it was observed
+    assert ended["startedAt"].timestamp() == pytest.approx(created + 60, abs=0.01)
+    assert ended["lastUpdatedAt"].timestamp() == pytest.approx(created + 120, abs=0.01)
+    assert execution(sdm, second, device)["startedAt"].timestamp() == pytest.approx(created + 180, abs=0.01)
 
 
 def test_with_immediate_progression_tasks_queued_on_one_device_all_complete(
@@ -733,10 +746,27 @@ def test_a_second_task_on_a_device_stays_queued_while_the_first_runs(sdm: Any, d
     second = new_task(sdm, device)
     assert execution(sdm, first, device)["state"] == "IN_PROGRESS"
     for _ in range(3):
-        waiting = execution(sdm, second, device)
-        assert waiting["state"] == "QUEUED"
-        assert "startedAt" not in waiting
+        waiting = execution_states(sdm, second)
+        assert waiting == {device: "QUEUED"}
     assert execution_states(sdm, first) == {device: "IN_PROGRESS"}
+
+
+def test_polling_the_second_task_works_through_the_first_one_step_per_poll(sdm: Any, device: str) -> None:
+    first = new_task(sdm, device)
+    second = new_task(sdm, device)
+
+    states = []
+    for _ in range(4):
+        polled = execution(sdm, second, device)
+        states.append((execution_states(sdm, first)[device], polled["state"]))
+
+    assert states == [
+        ("IN_PROGRESS", "QUEUED"),
+        ("SUCCEEDED", "QUEUED"),
+        ("SUCCEEDED", "IN_PROGRESS"),
+        ("SUCCEEDED", "SUCCEEDED"),
+    ]
+    assert task_state(sdm, first) == task_state(sdm, second) == "COMPLETED"
 
 
 def test_a_second_task_on_a_device_starts_with_its_first_describe_after_the_first_ended(
@@ -754,16 +784,15 @@ def test_a_second_task_on_a_device_starts_with_its_first_describe_after_the_firs
     assert task_state(sdm, second) == "COMPLETED"
 
 
-def test_polling_a_queued_execution_while_its_device_is_busy_banks_no_progress(
+def test_polling_a_queued_execution_while_its_device_is_busy_finishes_the_busy_work_first(
     sdm: Any, device: str
 ) -> None:
     first = new_task(sdm, device)
     second = new_task(sdm, device)
     moto_snowdevice.advance_execution(first, device, "IN_PROGRESS")
     assert execution(sdm, second, device)["state"] == "QUEUED"
-    moto_snowdevice.advance_execution(first, device, "SUCCEEDED")
-    # Not described since the device became free, so still queued, and still cancelable
-    assert execution_states(sdm, second) == {device: "QUEUED"}
+    assert execution_states(sdm, first) == {device: "SUCCEEDED"}
+    # The poll went to the work ahead, so the second task has not started and can still be canceled
     sdm.cancel_task(taskId=second)
     assert task_state(sdm, second) == "CANCELED"
 
@@ -772,7 +801,19 @@ def test_a_task_queued_behind_another_does_not_start_before_it(sdm: Any, device:
     first = new_task(sdm, device)
     second = new_task(sdm, device)
     assert execution(sdm, second, device)["state"] == "QUEUED"
-    assert execution_states(sdm, first) == {device: "QUEUED"}
+    assert execution_states(sdm, first) == {device: "IN_PROGRESS"}
+
+
+def test_describing_finished_work_does_not_start_the_next_task(sdm: Any, device: str) -> None:
+    first = new_task(sdm, device)
+    execution(sdm, first, device)
+    execution(sdm, first, device)
+    second = new_task(sdm, device)
+    for _ in range(3):
+        assert execution(sdm, first, device)["state"] == "SUCCEEDED"
+    assert execution_states(sdm, second) == {device: "QUEUED"}
+    sdm.cancel_task(taskId=second)
+    assert task_state(sdm, second) == "CANCELED"
 
 
 # Executions: advance_execution

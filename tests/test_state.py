@@ -8,6 +8,7 @@ import sqlite3
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -26,6 +27,7 @@ from moto_snowdevice import _state
 from moto_snowdevice.pytest_plugin import MockServerProcess
 
 SAMPLE_DEVICE = "smd-fictbgr3rbcjeqa5"
+OTHER_SAMPLE_DEVICE = "smd-fictq7k2m9x4wp3n"
 SERVER = [sys.executable, "-m", "moto_snowdevice", "-p", "0"]
 
 
@@ -412,6 +414,71 @@ def test_a_json_state_file_of_the_previous_format_is_converted_once_and_kept_bes
     assert (tmp_path / "state.json.v1.json").read_bytes() == original
     with server("--state", str(state_file)) as url:
         assert client(url).describe_task(taskId="st-legacy0000000001")["state"] == "COMPLETED"
+
+
+def test_connectivity_and_outcome_weights_survive_kill_9(tmp_path: Path) -> None:
+    state_file = tmp_path / "state.db"
+    with MockServerProcess("--fleet", "sample", "--state", str(state_file)) as process:
+        url = process.url
+        control = f"{url}/moto-api/snow-device-management"
+        spare = requests.post(f"{control}/devices", json={"device": {}}, timeout=10).json()["managedDeviceId"]
+        for route, body in [
+            ("connectivity", {"managedDeviceId": SAMPLE_DEVICE, "online": False}),
+            ("execution-outcomes", {"weights": {"FAILED": 1}}),
+            ("execution-outcomes", {"weights": {"REJECTED": 1}, "managedDeviceId": OTHER_SAMPLE_DEVICE}),
+        ]:
+            requests.post(f"{control}/{route}", json=body, timeout=10).raise_for_status()
+        offline_task = client(url).create_task(targets=[SAMPLE_DEVICE], command={"reboot": {}})["taskId"]
+        process.stop(signal.SIGKILL)
+
+    with server("--state", str(state_file)) as url:
+        sdm = client(url)
+        for _ in range(3):
+            assert sdm.describe_execution(taskId=offline_task, managedDeviceId=SAMPLE_DEVICE)["state"] == "QUEUED"
+        task = sdm.create_task(targets=[OTHER_SAMPLE_DEVICE, spare], command={"reboot": {}})["taskId"]
+        assert sdm.describe_execution(taskId=task, managedDeviceId=OTHER_SAMPLE_DEVICE)["state"] == "REJECTED"
+        states = [sdm.describe_execution(taskId=task, managedDeviceId=spare)["state"] for _ in range(2)]
+        assert states == ["IN_PROGRESS", "FAILED"]
+
+
+def test_the_execution_timeout_survives_kill_9(tmp_path: Path) -> None:
+    state_file = tmp_path / "state.db"
+    with MockServerProcess("--fleet", "sample", "--state", str(state_file)) as process:
+        requests.post(
+            f"{process.url}/moto-api/snow-device-management/execution-timeout", json={"seconds": 0.5}, timeout=10
+        ).raise_for_status()
+        process.stop(signal.SIGKILL)
+
+    with server("--state", str(state_file)) as url:
+        sdm = client(url)
+        task = sdm.create_task(targets=[SAMPLE_DEVICE], command={"reboot": {}})["taskId"]
+        # Waits past the deadline: only a kept timeout can end the task
+        time.sleep(0.6)
+        assert sdm.describe_execution(taskId=task, managedDeviceId=SAMPLE_DEVICE)["state"] == "TIMED_OUT"
+        assert sdm.describe_task(taskId=task)["state"] == "COMPLETED"
+
+
+def test_the_polls_a_device_banked_survive_kill_9(tmp_path: Path) -> None:
+    state_file = tmp_path / "state.db"
+    with MockServerProcess("--fleet", "sample", "--state", str(state_file)) as process:
+        requests.post(
+            f"{process.url}/moto-api/state-manager/set-transition",
+            json={"model_name": "snow-device-management::execution", "transition": {"progression": "manual", "times": 2}},
+            timeout=10,
+        ).raise_for_status()
+        sdm = client(process.url)
+        task_id = sdm.create_task(targets=[SAMPLE_DEVICE], command={"reboot": {}})["taskId"]
+        assert sdm.describe_execution(taskId=task_id, managedDeviceId=SAMPLE_DEVICE)["state"] == "QUEUED"
+        process.stop(signal.SIGKILL)
+    with MockServerProcess("--state", str(state_file)) as process:
+        requests.post(
+            f"{process.url}/moto-api/state-manager/set-transition",
+            json={"model_name": "snow-device-management::execution", "transition": {"progression": "manual", "times": 2}},
+            timeout=10,
+        ).raise_for_status()
+        # The poll before the kill counts: this second one is the step
+        state = client(process.url).describe_execution(taskId=task_id, managedDeviceId=SAMPLE_DEVICE)["state"]
+        assert state == "IN_PROGRESS"
 
 
 def _limit_file_size(limit: int) -> None:

@@ -13,7 +13,7 @@ from moto import mock_aws
 from moto.core import DEFAULT_ACCOUNT_ID
 
 import moto_snowdevice
-from moto_snowdevice.models import Execution
+from moto_snowdevice.models import ManagedDevice
 
 from helpers import device_arn, refused, task_arn
 
@@ -282,14 +282,14 @@ def test_describe_task_returns_the_whole_task_and_no_completed_at_while_in_progr
     assert "completedAt" not in described
 
 
-def test_reading_a_task_behind_many_queued_tasks_reads_each_execution_a_bounded_number_of_times(
+def test_reading_a_task_behind_many_queued_tasks_looks_at_the_device_queue_a_bounded_number_of_times(
     sdm: Any, device: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # Each task queued ahead on the device may add a little work, never multiply it
     task_ids = [new_task(sdm, device) for _ in range(40)]
     reads = []
-    original = Execution.progress
-    monkeypatch.setattr(Execution, "progress", lambda self: reads.append(self) or original(self))
+    original = ManagedDevice.head
+    monkeypatch.setattr(ManagedDevice, "head", lambda self: reads.append(self) or original(self))
 
     described = sdm.describe_task(taskId=task_ids[-1])
     listed = sdm.list_tasks()["tasks"]
