@@ -7,6 +7,8 @@ is first used. Users import these names from `moto_snowdevice.pytest_plugin`.
 - `sdm_client`: a boto3 snow-device-management client (us-east-1) inside `mock_aws`.
 - `sdm_fleet`: the managed device IDs of a fleet seeded into that mock: the packaged sample fleet,
   or the file or name given by `@pytest.mark.sdm_fleet("path/or/name")`.
+- `sdm_async_client`: an aiobotocore snow-device-management client (us-east-1) inside `mock_aws`,
+  for async tests run by pytest-asyncio or anyio's pytest plugin.
 - `sdm_server_url`: session-wide; the URL of a mock server (own process, free port) for any SDK.
 - `sdm_server`: that URL, with the server's state reset before the test.
 
@@ -19,20 +21,60 @@ import signal
 import subprocess
 import sys
 import tempfile
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import pytest
 
-__all__ = ["MockServerProcess", "sdm_client", "sdm_fleet", "sdm_server", "sdm_server_url"]
+__all__ = ["MockServerProcess", "sdm_async_client", "sdm_client", "sdm_fleet", "sdm_server", "sdm_server_url"]
 
 _LISTENING = re.compile(r"listening on (http://\S+)")
+
+
+_CHECK_OPTION = "--sdm-check-responses"
+_CHECK_VARIABLE = "MOTO_SNOWDEVICE_CHECK_RESPONSES"
+# What the environment held before --sdm-check-responses set it, to put back at the end
+_checking_was = pytest.StashKey[tuple[str | None]]()
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    try:
+        parser.getgroup("moto-snowdevice").addoption(
+            _CHECK_OPTION,
+            action="store_true",
+            default=False,
+            help="check every snow-device-management response against its operation's JSON Schema, "
+            f"in-process and in mock servers started from the tests (as {_CHECK_VARIABLE}=1 does)",
+        )
+    except ValueError:
+        pass  # added already: a conftest named moto_snowdevice.pytest_plugin beside the entry point
 
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers", "sdm_fleet(fleet): the fleet file or packaged fleet name the sdm_fleet fixture seeds"
     )
+    if config.getoption(_CHECK_OPTION, default=False):
+        config.stash[_checking_was] = (os.environ.get(_CHECK_VARIABLE),)
+        # Servers the tests start inherit the environment; this process switches on directly (only
+        # with the option does loading the plugin import the package, and so moto)
+        os.environ[_CHECK_VARIABLE] = "1"
+        from moto_snowdevice._schemas import check_responses
+
+        check_responses(True)
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    if _checking_was not in config.stash:
+        return
+    (previous,) = config.stash[_checking_was]
+    if previous is None:
+        os.environ.pop(_CHECK_VARIABLE, None)
+    else:
+        os.environ[_CHECK_VARIABLE] = previous
+    from moto_snowdevice._schemas import check_responses, from_environment
+
+    check_responses(from_environment())
 
 
 @pytest.fixture
@@ -45,6 +87,26 @@ def sdm_client() -> Iterator[Any]:
 
     with mock_aws():
         yield boto3.client("snow-device-management", region_name="us-east-1")
+
+
+try:
+    # pytest-asyncio's strict mode (its default) runs only the async fixtures it marked itself
+    from pytest_asyncio import fixture as _async_fixture
+except ImportError:
+    _async_fixture = pytest.fixture  # type: ignore[assignment]
+
+
+@_async_fixture
+async def sdm_async_client() -> AsyncIterator[Any]:
+    """An aiobotocore snow-device-management client in us-east-1, inside mock_aws."""
+    from aiobotocore.session import get_session
+    from moto import mock_aws
+
+    import moto_snowdevice  # noqa: F401 - registers the service with moto
+
+    with mock_aws():
+        async with get_session().create_client("snow-device-management", region_name="us-east-1") as client:
+            yield client
 
 
 @pytest.fixture

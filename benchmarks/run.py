@@ -17,6 +17,8 @@
 6. --state: CreateTask calls/s written through vs without --state, and loading N and 10*N tasks;
 7. the pytest plugin's cost: a one-test pytest run with the plugin loaded against the same run with
    `-p no:moto_snowdevice`, alternating, median of each.
+
+Async clients (aiobotocore) are measured by benchmarks/async_run.py, in an async venv.
 """
 
 import argparse
@@ -56,6 +58,14 @@ rows: list[tuple[str, str, str, str]] = []
 def report(section: str, what: str, figure: str, goal: str) -> None:
     rows.append((section, what, figure, goal))
     print(f"  {what}: {figure}  (goal {goal})", flush=True)
+
+
+def print_table() -> None:
+    print()
+    print(f"{'section':<11} | {'measure':<62} | {'figure':<42} | goal")
+    print(f"{'-' * 11}-+-{'-' * 62}-+-{'-' * 42}-+-------")
+    for section, what, figure, goal in rows:
+        print(f"{section:<11} | {what:<62} | {figure:<42} | {goal}")
 
 
 def per_call_seconds(call: Callable[[], Any], calls: int) -> float:
@@ -654,11 +664,7 @@ def main() -> int:
         bench_state(3.0 if quick else 10.0, 10000 if quick else 100000)
     if "plugin" in parts:
         bench_plugin(5 if quick else 21)
-    print()
-    print(f"{'section':<11} | {'measure':<62} | {'figure':<42} | goal")
-    print(f"{'-' * 11}-+-{'-' * 62}-+-{'-' * 42}-+-------")
-    for section, what, figure, goal in rows:
-        print(f"{section:<11} | {what:<62} | {figure:<42} | {goal}")
+    print_table()
     return 0
 
 

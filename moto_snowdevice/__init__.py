@@ -18,10 +18,13 @@ from ._control import (
     simulate_cancel_race,
 )
 from ._registration import register
+from ._schemas import ResponseMismatch, check_responses
 
 __all__ = [
+    "ResponseMismatch",
     "add_device",
     "advance_execution",
+    "check_responses",
     "clear_faults",
     "inject_fault",
     "load_fleet",

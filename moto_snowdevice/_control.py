@@ -5,11 +5,12 @@ POST /moto-api/snow-device-management/devices            {"accountId"?, "region"
 POST /moto-api/snow-device-management/fleet              [ the same entries ... ]
 POST /moto-api/snow-device-management/advance-execution  {"taskId", "managedDeviceId", "state", ...}
 POST /moto-api/snow-device-management/cancel-race        {"enabled", "managedDeviceId"?, ...}
-POST /moto-api/snow-device-management/faults             {"operation", "error", "count"?, "probability"?, ...}
+POST /moto-api/snow-device-management/faults             {"operation", "error", "count"?, "probability"?, "message"?, ...}
 DELETE /moto-api/snow-device-management/faults           {"operation"?, "accountId"?, "region"?}
 POST /moto-api/snow-device-management/connectivity       {"managedDeviceId", "online", ...}
 POST /moto-api/snow-device-management/execution-timeout  {"seconds", "accountId"?, "region"?}
 POST /moto-api/snow-device-management/execution-outcomes {"weights", "managedDeviceId"?, ...}
+Any other path or method under the prefix answers a JSON 404 or 405 with a "message".
 """
 
 import json
@@ -18,6 +19,7 @@ from collections.abc import Callable, Mapping
 from importlib import resources
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from moto.core import DEFAULT_ACCOUNT_ID
 
@@ -36,6 +38,8 @@ from .models import (
 DEFAULT_REGION = "us-east-1"
 API_PREFIX = f"/moto-api/{SERVICE_NAME}"
 _ACCOUNT_ID = re.compile(r"\d{12}")
+# An injected error's message: long enough for any real AWS message, short enough to read
+MAX_FAULT_MESSAGE = 1024
 _EXECUTION_STATES = tuple(SERVICE_MODEL.shape_for("ExecutionState").enum)
 _DOCUMENTED_ERRORS = {
     name: tuple(shape.name for shape in SERVICE_MODEL.operation_model(name).error_shapes)
@@ -194,6 +198,7 @@ def inject_fault(
     *,
     count: int | None = None,
     probability: float | None = None,
+    message: str | None = None,
     account_id: str | None = None,
     region_name: str | None = None,
 ) -> None:
@@ -202,6 +207,7 @@ def inject_fault(
     Without `probability` the next `count` calls fail (1 by default). With it, each call fails with
     that chance, drawn from moto's seedable random source (`/moto-api/seed`), until `count` calls
     have failed or, without a count, until the faults are cleared. A failed call changes nothing.
+    The error carries `message` as given, or AWS's usual wording for that error ("Rate exceeded").
     """
     documented = _DOCUMENTED_ERRORS.get(operation) if isinstance(operation, str) else None
     if documented is None:
@@ -214,9 +220,13 @@ def inject_fault(
         not isinstance(probability, (int, float)) or isinstance(probability, bool) or not 0 < probability <= 1
     ):
         raise ValidationException(f"probability must be a number above 0 and at most 1, not {probability!r}")
+    if message is not None and (not isinstance(message, str) or not 1 <= len(message) <= MAX_FAULT_MESSAGE):
+        raise ValidationException(f"message must be a string of 1 to {MAX_FAULT_MESSAGE} characters")
     backend = backend_for(account_id, region_name)
+    error_class = getattr(exceptions, error)
+    message = message or exceptions.fault_message(error_class, operation, backend.account_id)
     with backend.lock:
-        backend.inject_fault(Fault(operation, getattr(exceptions, error), count, probability))
+        backend.inject_fault(Fault(operation, error_class, count, probability, message))
 
 
 def clear_faults(
@@ -362,6 +372,7 @@ def _post_faults(body: Any) -> dict[str, Any]:
         _text(body, "error"),
         count=body.get("count"),
         probability=body.get("probability"),
+        message=body.get("message"),
         account_id=body.get("accountId"),
         region_name=body.get("region"),
     )
@@ -415,7 +426,8 @@ def _endpoint(
         chosen = action if request.method == "POST" else on_delete if request.method == "DELETE" else None
         if chosen is None:
             allowed = "POST or DELETE" if on_delete else "POST"
-            return 405, json_type, json.dumps({"message": f"use {allowed}, not {request.method}"})
+            allow = {**json_type, "Allow": "POST, DELETE" if on_delete else "POST"}
+            return 405, allow, json.dumps({"message": f"use {allowed}, not {request.method}"})
         try:
             return 200, json_type, json.dumps(chosen(_json_body(request)))
         except SnowDeviceManagementError as error:
@@ -423,6 +435,14 @@ def _endpoint(
 
     handle.__name__ = action.__name__.lstrip("_")
     return handle
+
+
+def _unknown_endpoint(request: Any, full_url: str, headers: Any) -> tuple[int, dict[str, str], str]:
+    """Any other path under the prefix: a JSON 404 naming the endpoints there are, not moto's page."""
+    known = ", ".join(route.split("/")[-1].rstrip("$") for route in ROUTES)
+    path = urlsplit(full_url).path
+    message = f"No endpoint at {request.method} {path}; {API_PREFIX}/ has {known}"
+    return 404, {"Content-Type": "application/json"}, json.dumps({"message": message})
 
 
 ROUTES = {
@@ -434,4 +454,10 @@ ROUTES = {
     f"{{0}}{API_PREFIX}/connectivity$": _endpoint(_post_connectivity),
     f"{{0}}{API_PREFIX}/execution-timeout$": _endpoint(_post_execution_timeout),
     f"{{0}}{API_PREFIX}/execution-outcomes$": _endpoint(_post_execution_outcomes),
+}
+# Registered after the routes above, so that they match first in-process; the server's router
+# prefers routes without a pattern anyway
+CATCH_ALL_ROUTES = {
+    f"{{0}}{API_PREFIX}/?$": _unknown_endpoint,
+    f"{{0}}{API_PREFIX}/(?P<unknown>.+)$": _unknown_endpoint,
 }

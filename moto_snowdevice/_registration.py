@@ -21,5 +21,9 @@ def register() -> None:
         _moto.route_service_urls(BACKEND_NAME, urls.url_bases[0])
         # Seeding and control endpoints beside moto's own /moto-api/ routes
         _moto.add_moto_api_routes(_control.ROUTES)
+        # After the routes above, which must match first
+        _moto.add_moto_api_routes(_control.CATCH_ALL_ROUTES)
         _moto.answer_botocore_requests(BACKEND_NAME, urls.url_bases[0], SnowDeviceManagementResponse.dispatch)
+        # aiobotocore and aioboto3 clients of this service, in-process too
+        _moto.answer_aiobotocore_requests(urls.url_bases[0])
         _registered = True

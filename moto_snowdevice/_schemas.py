@@ -2,11 +2,13 @@
 
 `moto-snowdevice-schemas DIR` writes one schema per operation (`<Operation>.json`) and one for the
 error body (`error.json`); `--check` fails when the files in DIR differ from what the model says.
-`validate_responses(DIR)` makes the response layer check every response it sends against them.
+`check_responses()` (public, or `MOTO_SNOWDEVICE_CHECK_RESPONSES=1`) makes the response layer check
+every response it sends against the same schemas, built from the model at run time.
 """
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -155,34 +157,56 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-_validators: dict[str, Any] | None = None
+# Names the environment variable's value may take to switch checking on at import
+_TRUE = frozenset({"1", "true", "yes", "on"})
+CHECK_RESPONSES_VARIABLE = "MOTO_SNOWDEVICE_CHECK_RESPONSES"
 
 
 class ResponseMismatch(AssertionError):
-    """A response that does not match its documented shape."""
+    """A response of the mock that does not match its operation's documented shape."""
 
 
-def validate_responses(directory: str | Path | None) -> None:
-    """Check every response against the schemas in `directory` from now on; None turns checking off."""
+def _build_validators() -> dict[str, Any]:
+    # Built from the service model, the same schemas `moto-snowdevice-schemas` writes
+    return {name: jsonschema.Draft202012Validator(schema) for name, schema in generate().items()}
+
+
+def from_environment() -> bool:
+    """Whether MOTO_SNOWDEVICE_CHECK_RESPONSES asks for checking (1, true, yes or on)."""
+    return os.environ.get(CHECK_RESPONSES_VARIABLE, "").strip().lower() in _TRUE
+
+
+_validators: dict[str, Any] | None = _build_validators() if from_environment() else None
+
+
+def check_responses(enabled: bool = True) -> None:
+    """Check every response of the service against its operation's JSON Schema from now on.
+
+    A response that does not match fails the call with `ResponseMismatch`, naming the operation and
+    the mismatch (in server mode: a 500 JSON error saying so). `check_responses(False)` stops it.
+    """
     global _validators
-    if directory is None:
-        _validators = None
-        return
-    validators = {}
-    for path in Path(directory).glob("*.json"):
-        schema = json.loads(path.read_text())
-        validators[path.stem] = jsonschema.Draft202012Validator(schema)
-    _validators = validators
+    if not isinstance(enabled, bool):
+        raise TypeError(f"enabled must be True or False, not {enabled!r}")
+    _validators = _build_validators() if enabled else None
+
+
+def checking_responses() -> bool:
+    return _validators is not None
 
 
 def check_response(operation: str | None, status: int, body: Any) -> None:
+    """Raise ResponseMismatch when checking is on and `body` breaks its schema."""
     validators = _validators
     if validators is None:
         return
     name = operation if status == 200 and operation else ERROR_SCHEMA
     errors = sorted(validators[name].iter_errors(body), key=str)
     if errors:
-        raise ResponseMismatch(f"{name} response does not match its schema: {errors[0].message}")
+        what = f"{operation} response" if name != ERROR_SCHEMA else f"{operation or 'unrouted'} error ({status})"
+        raise ResponseMismatch(
+            f"{what} does not match the {name} schema at {errors[0].json_path}: {errors[0].message}"
+        )
 
 
 if __name__ == "__main__":

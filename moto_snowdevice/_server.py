@@ -300,9 +300,6 @@ def _seed(fleet: str, store: _state.StateStore | None) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     args = _arguments(argv)
-    schema_dir = os.environ.get("MOTO_SNOWDEVICE_SCHEMAS")
-    if schema_dir:
-        _schemas.validate_responses(schema_dir)
     store = None
     try:
         if args.state:
@@ -321,6 +318,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"moto-snowdevice-server: cannot listen on {args.host}:{args.port}: {error.strerror}", file=sys.stderr)
         return 2
     try:
+        if _schemas.checking_responses():
+            print("checking every response against its operation's JSON Schema", flush=True)
         return _serve(server, args)
     finally:
         if store is not None:

@@ -7,7 +7,7 @@ compiled checks for its own operation.
 
 import json
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import datetime, timezone
 from typing import Any, NoReturn
 from urllib.parse import parse_qsl, unquote
@@ -43,6 +43,14 @@ def _fail(value: Any, field: str, constraint: str) -> NoReturn:
         f"1 validation error detected: Value '{_describe(value)}' at '{field}' "
         f"failed to satisfy constraint: Member must {constraint}"
     )
+
+
+def refuse_unknown_members(value: dict[str, Any], field: str, members: "Iterable[str]") -> None:
+    """Raise InvalidInput naming the first key of `value` that is not one of `members`."""
+    allowed = tuple(members)
+    for name, member_value in value.items():
+        if name not in allowed:
+            _fail(member_value, _join(field, name), f"be one of the members: {', '.join(allowed)}")
 
 
 def _length_check(shape: Shape, noun: str) -> Callable[[Any, str], None] | None:
@@ -142,7 +150,7 @@ def _structure_check(shape: Any, strict: bool) -> Check:
             member_check = members.get(name)
             if member_check is None:
                 if strict:
-                    _fail(member_value, _join(field, name), f"be one of the members: {', '.join(members)}")
+                    refuse_unknown_members({name: member_value}, field, members)
                 # Unknown members of a request are ignored, as AWS does
                 continue
             if member_value is not None:

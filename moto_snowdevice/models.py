@@ -18,7 +18,7 @@ from moto.core.common_models import BaseModel
 from moto.utilities.tagging_service import TaggingService
 
 from ._moto import backend_urls, file_models_under, mock_random, state_manager
-from ._shapes import SERVICE_MODEL, SERVICE_NAME, InvalidInput, _describe, compile_check
+from ._shapes import SERVICE_MODEL, SERVICE_NAME, InvalidInput, _describe, compile_check, refuse_unknown_members
 from .exceptions import ResourceNotFoundException, SnowDeviceManagementError, ValidationException
 
 # TaskState and ExecutionState of the service model
@@ -65,7 +65,10 @@ _ARN = re.compile(
     r"(?P<kind>task|managed-device)/(?P<id>[^/]+)"
 )
 
-_check_device = compile_check(SERVICE_MODEL.shape_for("DescribeDeviceOutput"), strict=True)
+_DEVICE_SHAPE = SERVICE_MODEL.shape_for("DescribeDeviceOutput")
+_check_device = compile_check(_DEVICE_SHAPE, strict=True)
+# A device document is DescribeDevice's output plus the device's EC2 instances
+_DEVICE_DOCUMENT_MEMBERS = (*_DEVICE_SHAPE.members, "instances")
 _check_instances = compile_check(
     SERVICE_MODEL.shape_for("InstanceSummaryList").member.members["instance"], strict=True
 )
@@ -198,6 +201,7 @@ def check_device_document(document: Any) -> dict[str, Any]:
     fields = dict(document)
     instances = fields.pop("instances", [])
     try:
+        refuse_unknown_members(document, "device", _DEVICE_DOCUMENT_MEMBERS)
         checked = _check_device(fields, "device")
         if not isinstance(instances, list):
             raise InvalidInput("device.instances must be a list of Instance structures")
@@ -589,9 +593,17 @@ class Task(BaseModel):
 class Fault:
     """A documented error an operation answers on demand: for the next `count` calls, or by chance."""
 
-    def __init__(self, operation: str, error: type[SnowDeviceManagementError], count: int | None, probability: float | None):
+    def __init__(
+        self,
+        operation: str,
+        error: type[SnowDeviceManagementError],
+        count: int | None,
+        probability: float | None,
+        message: str,
+    ):
         self.operation = operation
         self.error = error
+        self.message = message
         self.probability = probability
         # Without a probability a fault strikes `count` times (1 by default); with one, until cleared
         self.remaining = count if count is not None else (None if probability is not None else 1)
@@ -1034,7 +1046,7 @@ class SnowDeviceManagementBackend(BaseBackend):
             if fault.strikes():
                 if fault.remaining == 0:
                     faults.remove(fault)
-                raise fault.error()
+                raise fault.error(fault.message)
 
     # Tags
 

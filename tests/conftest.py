@@ -1,8 +1,7 @@
-"""Shared fixtures: every response the suite receives is checked against schemas/."""
+"""Shared fixtures. setup.cfg runs the suite with --sdm-check-responses: every response it receives,
+in-process or from a server it starts, is checked against its operation's JSON Schema."""
 
-import os
 from collections.abc import Iterator
-from pathlib import Path
 
 import boto3
 import pytest
@@ -10,21 +9,10 @@ from botocore.config import Config
 from moto import mock_aws
 
 import moto_snowdevice
-from moto_snowdevice._schemas import validate_responses
 
-SCHEMAS = Path(__file__).resolve().parent.parent / "schemas"
 SERVICE = "snow-device-management"
-# Mock servers started by the suite check their responses against schemas/ too
-os.environ["MOTO_SNOWDEVICE_SCHEMAS"] = str(SCHEMAS)
 
 pytest_plugins = ["pytester"]
-
-
-@pytest.fixture(autouse=True, scope="session")
-def _responses_match_their_schemas() -> Iterator[None]:
-    validate_responses(SCHEMAS)
-    yield
-    validate_responses(None)
 
 
 @pytest.fixture

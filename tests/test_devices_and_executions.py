@@ -3,6 +3,7 @@ device documents, DescribeDevice, ListDevices, ListDeviceResources, DescribeDevi
 load_fleet and its HTTP twins, executions and their state machine, command effects on devices,
 CancelTask against running work, and the documented cancel race."""
 
+import ipaddress
 import json
 from collections.abc import Callable, Iterator
 from datetime import datetime
@@ -202,6 +203,15 @@ def test_add_device_refuses_an_invalid_document_naming_the_field_and_adds_nothin
         moto_snowdevice.add_device(document)
     assert field in caught.value.message
     assert sdm.list_devices()["devices"] == []
+
+
+def test_an_unknown_key_in_a_device_document_is_refused_listing_every_allowed_member(sdm: Any) -> None:
+    with pytest.raises(ValidationException) as caught:
+        moto_snowdevice.add_device({"colour": "orange"})
+    message = caught.value.message
+    assert "device.colour" in message
+    for member in ("deviceType", "deviceState", "tags", "instances"):
+        assert member in message.split("one of the members:")[1]
 
 
 # Devices: DescribeDevice
@@ -442,6 +452,16 @@ def test_instances_of_the_sample_fleet_keep_their_nested_details(sdm: Any) -> No
     assert ebs["attachTime"].timestamp() == 1629760245
 
 
+def test_the_sample_fleets_instance_has_a_private_private_address_and_a_public_public_one(sdm: Any) -> None:
+    moto_snowdevice.load_fleet("sample")
+    found = sdm.describe_device_ec2_instances(
+        managedDeviceId=SAMPLE_EAST[0], instanceIds=["s.i-84fa8a27d3e15e111"]
+    )["instances"]
+    instance = found[0]["instance"]
+    assert ipaddress.ip_address(instance["privateIpAddress"]).is_private
+    assert ipaddress.ip_address(instance["publicIpAddress"]).is_global
+
+
 def test_load_fleet_reads_a_json_file_given_by_path(sdm: Any, tmp_path: Path) -> None:
     fleet = tmp_path / "fleet.json"
     fleet.write_text(
@@ -537,6 +557,25 @@ def test_the_seeding_and_control_endpoints_answer_405_to_get(aws: None, endpoint
     response = requests.get(f"{MOTO_API}/{endpoint}")
     assert response.status_code == 405
     assert "GET" in response.json()["message"]
+
+
+@pytest.mark.parametrize("method", ["GET", "POST", "DELETE", "PUT"])
+@pytest.mark.parametrize("path", ["", "/", "/no-such-endpoint", "/faults/extra", "/devices/1/2"])
+def test_any_other_path_under_the_control_prefix_answers_404_json_naming_the_endpoints(
+    aws: None, method: str, path: str
+) -> None:
+    response = requests.request(method, f"{MOTO_API}{path}")
+    assert response.status_code == 404
+    assert response.headers["Content-Type"] == "application/json"
+    message = response.json()["message"]
+    assert method in message and "devices" in message and "faults" in message
+
+
+def test_a_wrong_method_on_a_control_endpoint_says_which_methods_it_allows(aws: None) -> None:
+    response = requests.put(f"{MOTO_API}/faults")
+    assert response.status_code == 405
+    assert response.headers["Allow"] == "POST, DELETE"
+    assert response.json() == {"message": "use POST or DELETE, not PUT"}
 
 
 def test_posting_a_fleet_adds_every_entry(sdm: Any) -> None:

@@ -21,6 +21,7 @@ from moto.core import set_initial_no_auth_action_count
 import moto_snowdevice
 from moto_snowdevice import clear_faults, inject_fault
 from moto_snowdevice._moto import iam_enforced, mock_random
+from moto_snowdevice._shapes import ERROR_STATUS
 from moto_snowdevice.exceptions import ValidationException
 from moto_snowdevice.pytest_plugin import MockServerProcess
 
@@ -209,6 +210,65 @@ def test_an_injected_service_quota_error_fails_create_task_with_402_and_creates_
     assert task_ids(sdm) == []
 
 
+# Fault injection: messages
+
+
+def test_an_injected_fault_carries_the_message_the_test_gives(aws: None, task: str) -> None:
+    inject_fault("DescribeTask", "InternalServerException", message="Device fleet database unavailable")
+    with refused("InternalServerException", 500) as error:
+        client().describe_task(taskId=task)
+    assert error["Error"]["Message"] == "Device fleet database unavailable"
+
+
+@pytest.mark.parametrize(
+    ("operation", "error", "message"),
+    [
+        ("DescribeTask", "ThrottlingException", "Rate exceeded"),
+        ("DescribeTask", "InternalServerException", "An unexpected error occurred while processing the request."),
+        ("DescribeTask", "ResourceNotFoundException", "The request references a resource that doesn't exist."),
+        (
+            "DescribeTask",
+            "ValidationException",
+            "The input fails to satisfy the constraints specified by an Amazon Web Services service.",
+        ),
+        (
+            "CreateTask",
+            "ServiceQuotaExceededException",
+            "The request would cause a service quota to be exceeded.",
+        ),
+        (
+            "DescribeTask",
+            "AccessDeniedException",
+            "User: arn:aws:iam::123456789012:user/moto is not authorized to perform: "
+            "snow-device-management:DescribeTask because no identity-based policy allows the "
+            "snow-device-management:DescribeTask action",
+        ),
+    ],
+    ids=["throttling", "internal", "not-found", "validation", "quota", "access-denied"],
+)
+def test_an_injected_fault_without_a_message_reads_as_aws_words_it(
+    aws: None, device: str, operation: str, error: str, message: str
+) -> None:
+    inject_fault(operation, error)
+    sdm = client()
+    with refused(error, ERROR_STATUS[error]) as response:
+        if operation == "CreateTask":
+            new_task(sdm, device)
+        else:
+            sdm.describe_task(taskId="st-ficthmqoc2pht111")
+    assert response["Error"]["Message"] == message
+    assert "unspecified" not in message
+
+
+@pytest.mark.parametrize("message", ["", "x" * 1025, 42, ["Rate exceeded"]], ids=["empty", "too-long", "number", "list"])
+def test_an_injected_message_that_is_no_string_of_1_to_1024_characters_is_refused(
+    aws: None, task: str, message: Any
+) -> None:
+    with pytest.raises(ValidationException, match="message"):
+        inject_fault("DescribeTask", "ThrottlingException", message=message)
+    assert client().describe_task(taskId=task)["taskId"] == task
+
+
 # Fault injection: a failed call changes nothing
 
 
@@ -392,6 +452,15 @@ def test_posting_a_fault_to_moto_api_in_process_fails_the_next_call(aws: None, t
     assert sdm.describe_task(taskId=task)["taskId"] == task
 
 
+def test_posting_a_fault_with_a_message_in_process_fails_the_next_call_with_it(aws: None, task: str) -> None:
+    fault = {"operation": "DescribeTask", "error": "ThrottlingException", "message": "Slow down, harbor"}
+    posted = requests.post(FAULTS_URL, json=fault, timeout=30)
+    assert posted.status_code == 200
+    with refused("ThrottlingException", 429) as error:
+        client().describe_task(taskId=task)
+    assert error["Error"]["Message"] == "Slow down, harbor"
+
+
 def test_posting_a_fault_with_count_and_region_in_process_applies_to_that_region_only(aws: None) -> None:
     posted = requests.post(
         FAULTS_URL,
@@ -413,6 +482,7 @@ def test_posting_a_fault_with_count_and_region_in_process_applies_to_that_region
         '{"operation": "DescribeTask", "error": "ThrottlingException", "count": 0}',
         '{"operation": "DescribeTask", "error": "ThrottlingException", "probability": 2}',
         '{"operation": "DescribeTask", "error": "ThrottlingException", "accountId": "abc"}',
+        '{"operation": "DescribeTask", "error": "ThrottlingException", "message": 7}',
     ],
     ids=[
         "not-json",
@@ -422,6 +492,7 @@ def test_posting_a_fault_with_count_and_region_in_process_applies_to_that_region
         "count-0",
         "probability-2",
         "bad-account",
+        "message-not-a-string",
     ],
 )
 def test_posting_an_invalid_fault_in_process_is_refused_with_400_json_and_injects_nothing(

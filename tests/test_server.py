@@ -266,6 +266,28 @@ def test_a_wrong_method_on_a_known_path_is_405_json_not_html(sdm_server: str) ->
     assert "PUT" in response.json()["message"]
 
 
+@pytest.mark.parametrize("method", ["GET", "POST", "DELETE", "PUT", "PATCH", "OPTIONS"])
+@pytest.mark.parametrize("path", ["", "/", "/no-such-endpoint", "/faults/extra"])
+def test_an_unknown_control_path_at_the_server_is_404_json_not_html(
+    sdm_server: str, method: str, path: str
+) -> None:
+    response = requests.request(method, f"{sdm_server}{CONTROL}{path}", timeout=30)
+    assert response.status_code == 404
+    assert response.headers["Content-Type"] == "application/json"
+    assert method in response.json()["message"]
+
+
+@pytest.mark.parametrize("method", ["GET", "PUT", "PATCH", "OPTIONS"])
+def test_a_wrong_method_on_a_control_endpoint_at_the_server_is_405_json_not_html(
+    sdm_server: str, method: str
+) -> None:
+    response = requests.request(method, f"{sdm_server}{CONTROL}/devices", timeout=30)
+    assert response.status_code == 405
+    assert response.headers["Content-Type"] == "application/json"
+    assert response.headers["Allow"] == "POST"
+    assert method in response.json()["message"]
+
+
 # moto's API at the server's address
 
 

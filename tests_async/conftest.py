@@ -1,0 +1,48 @@
+"""Shared fixtures of the async client tests: every response is checked against schemas/ too."""
+
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import pytest_asyncio
+from aiobotocore.session import get_session
+from moto import mock_aws
+
+import moto_snowdevice
+from moto_snowdevice._schemas import validate_responses
+
+from async_helpers import NO_RETRY, REGION, SERVICE
+
+SCHEMAS = Path(__file__).resolve().parent.parent / "schemas"
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _responses_match_their_schemas() -> Iterator[None]:
+    validate_responses(SCHEMAS)
+    yield
+    validate_responses(None)
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"
+
+
+@pytest.fixture
+def aws() -> Iterator[None]:
+    with mock_aws():
+        yield
+
+
+@pytest.fixture
+def fleet(aws: None) -> list[str]:
+    """The sample fleet's two devices in us-east-1 (its third is in us-west-2)."""
+    return moto_snowdevice.load_fleet("sample")[:2]
+
+
+@pytest_asyncio.fixture
+async def sdm(aws: None) -> AsyncIterator[Any]:
+    """An aiobotocore client in us-east-1 under moto's mock_aws, with no retries."""
+    async with get_session().create_client(SERVICE, region_name=REGION, config=NO_RETRY) as client:
+        yield client
