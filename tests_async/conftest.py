@@ -1,7 +1,6 @@
-"""Shared fixtures of the async client tests: every response is checked against schemas/ too."""
+"""Shared fixtures of the async client tests: every response is checked against its schema too."""
 
 from collections.abc import AsyncIterator, Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -10,18 +9,15 @@ from aiobotocore.session import get_session
 from moto import mock_aws
 
 import moto_snowdevice
-from moto_snowdevice._schemas import validate_responses
 
 from async_helpers import NO_RETRY, REGION, SERVICE
-
-SCHEMAS = Path(__file__).resolve().parent.parent / "schemas"
 
 
 @pytest.fixture(autouse=True, scope="session")
 def _responses_match_their_schemas() -> Iterator[None]:
-    validate_responses(SCHEMAS)
+    moto_snowdevice.check_responses(True)
     yield
-    validate_responses(None)
+    moto_snowdevice.check_responses(False)
 
 
 @pytest.fixture
