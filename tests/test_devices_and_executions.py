@@ -439,12 +439,17 @@ def test_devices_of_the_sample_fleet_report_their_instances(sdm: Any) -> None:
     assert [resource["id"] for resource in west] == ["s.i-5e7a1c3b9d2f4e333"]
 
 
-def test_instances_of_the_sample_fleet_keep_their_nested_details(sdm: Any) -> None:
+def sample_instance(sdm: Any) -> dict[str, Any]:
+    """The sample fleet's first instance, as DescribeDeviceEc2Instances reports it."""
     moto_snowdevice.load_fleet("sample")
     found = sdm.describe_device_ec2_instances(
         managedDeviceId=SAMPLE_EAST[0], instanceIds=["s.i-84fa8a27d3e15e111"]
     )["instances"]
-    instance = found[0]["instance"]
+    return found[0]["instance"]
+
+
+def test_instances_of_the_sample_fleet_keep_their_nested_details(sdm: Any) -> None:
+    instance = sample_instance(sdm)
     assert instance["cpuOptions"] == {"coreCount": 1, "threadsPerCore": 2}
     assert instance["securityGroups"] == [{"groupId": "s.sg-890b5a8ddea8ad111", "groupName": "default"}]
     ebs = instance["blockDeviceMappings"][0]["ebs"]
@@ -453,11 +458,7 @@ def test_instances_of_the_sample_fleet_keep_their_nested_details(sdm: Any) -> No
 
 
 def test_the_sample_fleets_instance_has_a_private_private_address_and_a_public_public_one(sdm: Any) -> None:
-    moto_snowdevice.load_fleet("sample")
-    found = sdm.describe_device_ec2_instances(
-        managedDeviceId=SAMPLE_EAST[0], instanceIds=["s.i-84fa8a27d3e15e111"]
-    )["instances"]
-    instance = found[0]["instance"]
+    instance = sample_instance(sdm)
     assert ipaddress.ip_address(instance["privateIpAddress"]).is_private
     assert ipaddress.ip_address(instance["publicIpAddress"]).is_global
 
