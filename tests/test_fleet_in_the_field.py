@@ -102,10 +102,15 @@ def test_polling_only_the_last_task_brings_it_to_its_end_in_the_steps_of_the_wor
 def test_a_device_runs_one_task_at_a_time_while_the_last_task_is_polled(sdm: Any, device: str) -> None:
     tasks = [new_task(sdm, device) for _ in range(3)]
     seen = []
-    while poll(sdm, tasks[-1], device)["state"] != "SUCCEEDED":
+    for _ in range(200):
+        if poll(sdm, tasks[-1], device)["state"] == "SUCCEEDED":
+            break
         states = [state_of(sdm, task, device) for task in tasks]
         assert states.count("IN_PROGRESS") <= 1
         seen.append(states)
+    else:
+        pytest.fail("the last task did not succeed within 200 polls")
+    assert seen
     # Oldest first: a task starts only once every task before it ended
     for states in seen:
         assert states == sorted(states, key=["SUCCEEDED", "IN_PROGRESS", "QUEUED"].index)

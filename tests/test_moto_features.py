@@ -411,9 +411,12 @@ def test_the_same_seed_gives_the_same_device_and_task_ids_on_the_server(sdm_serv
     first = ids_after_seed(moto_api, sdm, 5)
     post(f"{moto_api}/reset")
     again = ids_after_seed(moto_api, sdm, 5)
+    post(f"{moto_api}/reset")
+    other = ids_after_seed(moto_api, sdm, 6)
 
     assert first == again
     assert first[0].startswith("smd-") and first[1].startswith("st-")
+    assert other[0] != first[0] and other[1] != first[1]
 
 
 def test_moto_reset_and_data_json_cover_this_service_in_process() -> None:
