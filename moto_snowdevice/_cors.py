@@ -9,9 +9,8 @@ import os
 import re
 from collections.abc import Callable, Iterable
 from typing import Any
-from urllib.parse import quote, urlsplit
 
-from ._shapes import path_exists
+from ._shapes import path_exists, raw_path
 
 __all__ = ["with_cors"]
 
@@ -49,7 +48,7 @@ def with_cors(
 
     def application_with_cors(environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
         for_service = is_for_service(environ)
-        if is_preflight(environ) and (for_service or path_exists(_raw_path(environ))):
+        if is_preflight(environ) and (for_service or path_exists(raw_path(environ))):
             start_response("200 OK", [*preflight_headers(environ), ("Content-Length", "0")])
             return [b""]
         if not for_service:
@@ -89,8 +88,3 @@ def preflight_headers(environ: dict[str, Any]) -> list[tuple[str, str]]:
         ("Access-Control-Allow-Headers", ", ".join(headers)),
     ]
 
-
-def _raw_path(environ: dict[str, Any]) -> str:
-    # The route regexes match the raw path, where an ARN keeps its %2F
-    raw = environ.get("RAW_URI") or environ.get("REQUEST_URI")
-    return urlsplit(raw).path if raw else quote(environ.get("PATH_INFO", ""))

@@ -14,7 +14,6 @@ import signal
 import sys
 from collections.abc import Iterable
 from typing import Any
-from urllib.parse import quote
 
 import waitress
 from waitress.channel import HTTPChannel
@@ -28,7 +27,7 @@ from werkzeug.wsgi import get_input_stream
 from . import _moto, _schemas, _state
 from ._control import load_fleet
 from ._cors import with_cors
-from ._shapes import SERVICE_NAME, find_operation
+from ._shapes import SERVICE_NAME, find_operation, raw_path
 from .exceptions import SnowDeviceManagementError
 from .responses import MAX_BODY_BYTES, SnowDeviceManagementResponse
 
@@ -71,9 +70,9 @@ def is_for_service(environ: dict[str, Any]) -> bool:
 
 def _is_write(environ: dict[str, Any]) -> bool:
     """Whether a request asks for a change: this service's writes, or any moto request but a GET."""
-    method, path = environ["REQUEST_METHOD"], environ.get("PATH_INFO", "")
+    method = environ["REQUEST_METHOD"]
     if is_for_service(environ):
-        found = find_operation(method, path)
+        found = find_operation(method, raw_path(environ))
         return found is not None and found[0].name in _WRITE_OPERATIONS
     return method != "GET"
 
@@ -127,7 +126,7 @@ class SnowDeviceManagementApplication:
         _moto.record_server_request(environ)
         request = _ServiceRequest(environ)
         query = environ.get("QUERY_STRING")
-        url = f"{environ['wsgi.url_scheme']}://{environ.get('HTTP_HOST', 'localhost')}{quote(environ.get('PATH_INFO', ''))}"
+        url = f"{environ['wsgi.url_scheme']}://{environ.get('HTTP_HOST', 'localhost')}{raw_path(environ)}"
         status, headers, body = SnowDeviceManagementResponse.dispatch(
             request, f"{url}?{query}" if query else url, request.headers
         )

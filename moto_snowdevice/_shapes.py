@@ -10,7 +10,7 @@ import re
 from collections.abc import Callable, Iterable
 from datetime import datetime, timezone
 from typing import Any, NoReturn
-from urllib.parse import parse_qsl, unquote
+from urllib.parse import parse_qsl, quote, unquote, urlsplit
 
 import botocore.session
 from botocore.model import OperationModel, Shape
@@ -345,3 +345,9 @@ def path_exists(path: str) -> bool:
     return any(
         rules.path_regex.match(path) for found in ROUTES.values() for rules in found
     )
+
+
+def raw_path(environ: dict[str, Any]) -> str:
+    """A WSGI request's path as sent: the route regexes match it raw, where an ARN keeps its %2F."""
+    raw = environ.get("RAW_URI") or environ.get("REQUEST_URI")
+    return urlsplit(raw).path if raw else quote(environ.get("PATH_INFO", ""))

@@ -18,6 +18,7 @@ from ._shapes import (
     OperationRules,
     find_operation,
     path_exists,
+    raw_path,
 )
 from .exceptions import AccessDeniedException, SnowDeviceManagementError, ValidationException
 from .models import (
@@ -328,11 +329,7 @@ def _backend(account_id: str, region_name: str) -> SnowDeviceManagementBackend:
 def _raw_path(request: Any, path: str) -> str:
     # Behind a WSGI server the path arrives decoded; the raw URI keeps an ARN's %2F intact
     environ = getattr(request, "environ", None)
-    if environ is not None:
-        raw = environ.get("RAW_URI") or environ.get("REQUEST_URI")
-        if raw:
-            return urlsplit(raw).path
-    return path
+    return raw_path(environ) if environ is not None else path
 
 
 def _body(request: Any) -> bytes | str | None:

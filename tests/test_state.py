@@ -26,6 +26,8 @@ import moto_snowdevice
 from moto_snowdevice import _state
 from moto_snowdevice.pytest_plugin import MockServerProcess
 
+from helpers import device_arn, refused
+
 SAMPLE_DEVICE = "smd-fictbgr3rbcjeqa5"
 OTHER_SAMPLE_DEVICE = "smd-fictq7k2m9x4wp3n"
 SERVER = [sys.executable, "-m", "moto_snowdevice", "-p", "0"]
@@ -500,17 +502,20 @@ def test_a_failed_write_answers_500_keeps_what_was_acknowledged_and_reads_go_on(
     # The file system refuses to let the database grow past 96 KiB, as a full disk would
     with started("--fleet", "sample", "--state", str(state_file), preexec_fn=lambda: _limit_file_size(96 * 1024)) as (url, _, process):
         sdm = client(url)
-        acknowledged, refused = [], None
+        acknowledged, full = [], None
         for _ in range(2000):
             try:
                 acknowledged.append(sdm.create_task(targets=[SAMPLE_DEVICE], command={"reboot": {}})["taskId"])
             except ClientError as error:
-                refused = error.response
+                full = error.response
                 break
-        assert refused is not None, "the database never filled up"
-        assert refused["ResponseMetadata"]["HTTPStatusCode"] == 500
-        assert refused["Error"]["Code"] == "InternalServerException"
-        assert "could not be saved" in refused["Error"]["Message"]
+        assert full is not None, "the database never filled up"
+        assert full["ResponseMetadata"]["HTTPStatusCode"] == 500
+        assert full["Error"]["Code"] == "InternalServerException"
+        assert "could not be saved" in full["Error"]["Message"]
+        # A change named by an ARN (a slash inside the path) is a write too
+        with refused("InternalServerException", 500, "could not be saved"):
+            sdm.tag_resource(resourceArn=device_arn(SAMPLE_DEVICE), tags={"disk": "full"})
         # Reads go on
         assert sdm.describe_task(taskId=acknowledged[0])["state"] == "IN_PROGRESS"
         assert sdm.list_devices()["devices"]
