@@ -93,18 +93,6 @@ def add_moto_api_routes(routes: dict[str, Any]) -> None:
     _moto_api_url_paths.update(routes)
 
 
-# BaseBackend.urls is a property moto's router reads on every call, rebuilt from the service module's
-# url_bases and url_paths each time (5.1.2 - 5.2.5). Changed: the cached routes would be wrong or fail.
-_backend_urls_property = _require(
-    "BaseBackend.urls", lambda: _attribute("moto.core.base_backend", "BaseBackend").__dict__["urls"].fget
-)
-
-
-def backend_urls(backend: Any) -> dict[str, Any]:
-    """moto's routes of a backend, computed the way moto computes them."""
-    return _backend_urls_property(backend)  # type: ignore[no-any-return]
-
-
 # --- The in-process fast path ----------------------------------------------------------------------
 
 # Under mock_aws every botocore request reaches moto.core.models.botocore_stubber.process_request(

@@ -17,7 +17,7 @@ from moto.core.base_backend import BackendDict, BaseBackend
 from moto.core.common_models import BaseModel
 from moto.utilities.tagging_service import TaggingService
 
-from ._moto import backend_urls, file_models_under, mock_random, state_manager
+from ._moto import file_models_under, mock_random, state_manager
 from ._shapes import SERVICE_MODEL, SERVICE_NAME, InvalidInput, _describe, compile_check, refuse_unknown_members
 from .exceptions import ResourceNotFoundException, SnowDeviceManagementError, ValidationException
 
@@ -680,7 +680,7 @@ class SnowDeviceManagementBackend(BaseBackend):
         # moto's request router reads this on every call; the routes never change, so build them once
         cls = type(self)
         if cls._urls is None:
-            cls._urls = backend_urls(self)
+            cls._urls = super().urls
         return cls._urls
 
     def __init__(self, region_name: str, account_id: str):
