@@ -17,6 +17,7 @@ from moto.core.base_backend import BackendDict, BaseBackend
 from moto.core.common_models import BaseModel
 from moto.utilities.tagging_service import TaggingService
 
+from ._identity import served_regions
 from ._moto import file_models_under, mock_random, state_manager
 from ._shapes import SERVICE_MODEL, SERVICE_NAME, InvalidInput, _describe, compile_check, refuse_unknown_members
 from .exceptions import ResourceNotFoundException, SnowDeviceManagementError, ValidationException
@@ -1092,20 +1093,6 @@ def _tag_list(tags: dict[str, str]) -> list[dict[str, str]]:
     return [{"Key": key, "Value": value} for key, value in tags.items()]
 
 
-def _regions() -> list[str]:
-    # boto3 lists no regions for this service, so it is offered in every region botocore knows
-    import botocore.session
-
-    session = botocore.session.get_session()
-    return sorted(
-        {
-            region
-            for partition in session.get_available_partitions()
-            for region in session.get_available_regions("ec2", partition_name=partition)
-        }
-    )
-
-
 # moto files models under the module's second name part ("models"); the dashboard should say the service
 file_models_under(SERVICE_NAME, "models")
 
@@ -1113,5 +1100,5 @@ snowdevicemanagement_backends = BackendDict(
     SnowDeviceManagementBackend,
     SERVICE_NAME,
     use_boto3_regions=False,
-    additional_regions=_regions(),
+    additional_regions=list(served_regions()),
 )
