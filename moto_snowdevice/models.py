@@ -1,6 +1,7 @@
 """Managed devices, tasks and executions of AWS Snow Device Management, one backend per account and region."""
 
 import base64
+import bisect
 import hashlib
 import json
 import math
@@ -39,9 +40,21 @@ RUNS_ON_DEVICE = frozenset({IN_PROGRESS, SUCCEEDED, FAILED})
 EXECUTION_MODEL = "snow-device-management::execution"
 # Executions stay QUEUED until something moves them: by default each DescribeExecution of a device's
 # unfinished work moves that device's work one step
-state_manager.register_default_transition(
-    EXECUTION_MODEL, transition={"progression": "manual", "times": 1}
-)
+DEFAULT_EXECUTION_TRANSITION: dict[str, Any] = {"progression": "manual", "times": 1}
+state_manager.register_default_transition(EXECUTION_MODEL, transition=dict(DEFAULT_EXECUTION_TRANSITION))
+
+# Upper bounds where the service model is silent, so that every number stays finite and every timestamp
+# one that boto3 and the JavaScript SDK can read: the latest timestamp is 9999-12-31T23:59:59Z
+MAX_TIMESTAMP = 253402300799
+# An execution timeout or a time progression's period: at most ten years
+MAX_SECONDS = 10 * 365 * 24 * 3600
+# A manual progression's polls per step, and an outcome's weight
+MAX_TIMES = 10**6
+MAX_OUTCOME_WEIGHT = 10**6
+# A backend's managed devices: the fleet a test or a local run needs, not a memory sink
+MAX_DEVICES_PER_BACKEND = 10_000
+# The range of the model's integer and long shapes (Smithy's 32- and 64-bit integers)
+_INTEGER_RANGES = {"integer": (-(2**31), 2**31 - 1), "long": (-(2**63), 2**63 - 1)}
 
 EC2_INSTANCE = "AWS::EC2::Instance"
 
@@ -70,9 +83,8 @@ _DEVICE_SHAPE = SERVICE_MODEL.shape_for("DescribeDeviceOutput")
 _check_device = compile_check(_DEVICE_SHAPE, strict=True)
 # A device document is DescribeDevice's output plus the device's EC2 instances
 _DEVICE_DOCUMENT_MEMBERS = (*_DEVICE_SHAPE.members, "instances")
-_check_instances = compile_check(
-    SERVICE_MODEL.shape_for("InstanceSummaryList").member.members["instance"], strict=True
-)
+_INSTANCE_SHAPE = SERVICE_MODEL.shape_for("InstanceSummaryList").member.members["instance"]
+_check_instances = compile_check(_INSTANCE_SHAPE, strict=True)
 
 
 def _new_id(prefix: str) -> str:
@@ -164,41 +176,149 @@ def _finite_number(value: Any) -> float | None:
     return number if math.isfinite(number) else None
 
 
+def _whole_number(value: Any, low: int, high: int) -> int | None:
+    """The value if it is an integer (not a bool) from `low` to `high`."""
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+        return None
+    return value
+
+
 def check_execution_timeout(seconds: Any, field: str = "seconds") -> float | None:
-    """An execution timeout: a positive number of seconds, or None for never."""
+    """An execution timeout: a positive number of seconds up to MAX_SECONDS (ten years), or None for never."""
     if seconds is None:
         return None
     number = _finite_number(seconds)
-    if number is None or number <= 0:
-        raise ValidationException(f"{field} must be a positive number of seconds, not {seconds!r}")
+    if number is None or not 0 < number <= MAX_SECONDS:
+        raise ValidationException(
+            f"{field} must be a positive number of seconds up to {MAX_SECONDS}, not {_describe(seconds)}"
+        )
     return number
 
 
 def check_outcome_weights(weights: Any, field: str = "weights") -> dict[str, float] | None:
-    """Outcome weights: some of OUTCOME_STATES mapped to non-negative numbers, not all zero; or None."""
+    """Outcome weights: some of OUTCOME_STATES mapped to numbers from 0 to MAX_OUTCOME_WEIGHT, not all zero; or None."""
     if weights is None:
         return None
     if not isinstance(weights, Mapping) or not weights:
         raise ValidationException(
-            f"{field} must map some of {', '.join(sorted(OUTCOME_STATES))} to numbers, not {weights!r}"
+            f"{field} must map some of {', '.join(sorted(OUTCOME_STATES))} to numbers, not {_describe(weights)}"
         )
     checked = {}
     for state, weight in weights.items():
         if state not in OUTCOME_STATES:
-            raise ValidationException(f"{field} may name only {', '.join(sorted(OUTCOME_STATES))}, not {state!r}")
+            raise ValidationException(
+                f"{field} may name only {', '.join(sorted(OUTCOME_STATES))}, not {_describe(state)}"
+            )
         number = _finite_number(weight)
-        if number is None or number < 0:
-            raise ValidationException(f"{field}.{state} must be a non-negative number, not {weight!r}")
+        if number is None or not 0 <= number <= MAX_OUTCOME_WEIGHT:
+            raise ValidationException(
+                f"{field}.{state} must be a number from 0 to {MAX_OUTCOME_WEIGHT}, not {_describe(weight)}"
+            )
         checked[state] = number
     if sum(checked.values()) <= 0:
         raise ValidationException(f"{field} must not all be zero")
     return checked
 
 
+def check_execution_transition(transition: Any) -> dict[str, Any]:
+    """A state-manager transition for EXECUTION_MODEL, as the package reads it; ValidationException if not one.
+
+    `{"progression": "manual", "times": N}` (N from 1 to MAX_TIMES, 1 when left out),
+    `{"progression": "time", "seconds": S}` (S from 0 to MAX_SECONDS) or `{"progression": "immediate"}`.
+    """
+    if not isinstance(transition, dict):
+        raise ValidationException(
+            f"transition must be an object with a progression of immediate, manual or time, not {_describe(transition)}"
+        )
+    progression = transition.get("progression")
+    members = {"manual": ("progression", "times"), "time": ("progression", "seconds"), "immediate": ("progression",)}
+    if not isinstance(progression, str) or progression not in members:
+        raise ValidationException(
+            f"transition.progression must be one of immediate, manual, time, not {_describe(progression)}"
+        )
+    unknown = sorted(str(key) for key in transition if key not in members[progression])
+    if unknown:
+        raise ValidationException(f"transition has members a {progression} progression does not take: {', '.join(unknown)}")
+    if progression == "manual":
+        times = _whole_number(transition.get("times", 1), 1, MAX_TIMES)
+        if times is None:
+            raise ValidationException(
+                f"transition.times must be a whole number from 1 to {MAX_TIMES}, not {_describe(transition.get('times'))}"
+            )
+        return {"progression": progression, "times": times}
+    if progression == "time":
+        seconds = _finite_number(transition.get("seconds"))
+        if seconds is None or not 0 <= seconds <= MAX_SECONDS:
+            raise ValidationException(
+                f"transition.seconds must be a number of seconds from 0 to {MAX_SECONDS}, "
+                f"not {_describe(transition.get('seconds'))}"
+            )
+        return {"progression": progression, "seconds": seconds}
+    return {"progression": progression}
+
+
+def execution_transition() -> dict[str, Any]:
+    """The progression moto's state manager holds for executions; one that is not valid reads as the default.
+
+    moto's set-transition stores whatever it is given, and one bad setting must not fail every request.
+    """
+    try:
+        return check_execution_transition(state_manager.get_transition(EXECUTION_MODEL))
+    except ValidationException:
+        return dict(DEFAULT_EXECUTION_TRANSITION)
+
+
+def _refuse_number(value: Any, field: str, constraint: str) -> NoReturn:
+    raise ValidationException(
+        f"1 validation error detected: Value '{_describe(value)}' at '{field}' failed to satisfy "
+        f"constraint: Member must {constraint}"
+    )
+
+
+def _refuse_unrepresentable_numbers(document: Any, field: str) -> None:
+    """Refuse NaN, infinities and integers beyond 64 bits anywhere in a document, naming the field.
+
+    Walked without recursion: a document may be nested as deep as JSON allows.
+    """
+    low, high = _INTEGER_RANGES["long"]
+    pending = [(document, field)]
+    while pending:
+        value, where = pending.pop()
+        if isinstance(value, dict):
+            pending.extend((item, f"{where}.{key}") for key, item in value.items())
+        elif isinstance(value, list):
+            pending.extend((item, f"{where}.{index}") for index, item in enumerate(value, start=1))
+        elif isinstance(value, float) and not math.isfinite(value):
+            _refuse_number(value, where, "be a finite number")
+        elif isinstance(value, int) and not isinstance(value, bool) and not low <= value <= high:
+            _refuse_number(value, where, f"be a number from {low} to {high}")
+
+
+def _refuse_out_of_range(shape: Any, value: Any, field: str) -> None:
+    """Refuse a checked value's timestamps outside 1970 to 9999 and integers outside their shape's range."""
+    kind = shape.type_name
+    if kind == "timestamp" and not 0 <= value <= MAX_TIMESTAMP:
+        _refuse_number(value, field, f"be a timestamp from 0 to {MAX_TIMESTAMP} epoch seconds")
+    elif kind in _INTEGER_RANGES and not _INTEGER_RANGES[kind][0] <= value <= _INTEGER_RANGES[kind][1]:
+        low, high = _INTEGER_RANGES[kind]
+        _refuse_number(value, field, f"have value from {low} to {high}")
+    elif kind == "structure":
+        for name, member in value.items():
+            if name in shape.members:
+                _refuse_out_of_range(shape.members[name], member, f"{field}.{name}")
+    elif kind == "list":
+        for index, item in enumerate(value, start=1):
+            _refuse_out_of_range(shape.member, item, f"{field}.{index}")
+    elif kind == "map":
+        for name, item in value.items():
+            _refuse_out_of_range(shape.value, item, f"{field}.{name}")
+
+
 def check_device_document(document: Any) -> dict[str, Any]:
     """The device document, checked against DescribeDevice's output shape plus `instances`."""
     if not isinstance(document, dict):
         raise ValidationException("device must be a JSON object shaped like DescribeDevice's output")
+    _refuse_unrepresentable_numbers(document, "device")
     fields = dict(document)
     instances = fields.pop("instances", [])
     try:
@@ -212,6 +332,9 @@ def check_device_document(document: Any) -> dict[str, Any]:
         ]
     except InvalidInput as invalid:
         raise ValidationException(str(invalid)) from None
+    _refuse_out_of_range(_DEVICE_SHAPE, checked, "device")
+    for index, instance in enumerate(checked_instances, start=1):
+        _refuse_out_of_range(_INSTANCE_SHAPE, instance, f"device.instances.{index}")
     for index, instance in enumerate(checked_instances, start=1):
         if not instance.get("instanceId"):
             raise ValidationException(f"device.instances.{index}.instanceId is required")
@@ -336,17 +459,16 @@ class ManagedDevice(BaseModel):
         backend = self.backend
         pace = (self.polls, self.paced_from)
         if self.online and self.has_work():
-            config = state_manager.get_transition(EXECUTION_MODEL)
-            progression = config.get("progression")
+            config = execution_transition()
+            progression = config["progression"]
             if progression == "time":
-                self._catch_up(max(float(config.get("seconds", 0)), 0.0), backend._now())
+                self._catch_up(config["seconds"], backend._now())
             elif progression == "immediate":
                 while self.step(None):
                     pass
             elif polls:
                 self.polls += polls
-                # A manual setting below one poll per step would never wait
-                steps, self.polls = divmod(self.polls, max(int(config.get("times", 1)), 1))
+                steps, self.polls = divmod(self.polls, config["times"])
                 while steps and self.step(None):
                     steps -= 1
         if backend.execution_timeout is not None:
@@ -549,6 +671,8 @@ class Task(BaseModel):
         self.last_updated_at = now
         self.completed_at: float | None = None
         self.canceled = False
+        # Where the task stands in its backend's order of tasks, set when it is registered
+        self.position = -1
         # (token, fingerprint of the parameters) when CreateTask was given a clientToken
         self.client_token: tuple[str, str] | None = None
         self.executions = tuple(
@@ -587,8 +711,11 @@ class Task(BaseModel):
 
     def execution_ended(self, now: float) -> None:
         if not self.canceled and all(execution.finished for execution in self.executions):
+            ends_now = self.completed_at is None
             # Ends may be stamped in the past (a deadline, a catch-up step): the task ends with the last
             self.completed_at = max(now, *(execution.last_updated_at for execution in self.executions))
+            if ends_now:
+                self.backend.task_ended(self)
 
 
 class Fault:
@@ -639,6 +766,22 @@ class _Pages:
     @classmethod
     def token(cls, position: int, *scope: Any) -> str:
         return base64.b64encode(f"{position}:{cls._scope(*scope)}".encode()).decode()
+
+
+def paginate_positions(
+    items: Sequence[Any],
+    positions: Sequence[int],
+    max_results: int | None,
+    next_token: str | None,
+    *scope: Any,
+) -> tuple[list[Any], str | None]:
+    """One page of the `items` at `positions` (ascending), with the same tokens `paginate` gives for a filter."""
+    start = _Pages.start(next_token, *scope)
+    limit = max_results or 100
+    first = bisect.bisect_left(positions, start)
+    chosen = positions[first : first + limit]
+    more = first + limit < len(positions)
+    return [items[position] for position in chosen], _Pages.token(chosen[-1] + 1, *scope) if more else None
 
 
 def paginate(
@@ -692,6 +835,8 @@ class SnowDeviceManagementBackend(BaseBackend):
         self._device_order: list[ManagedDevice] = []
         self.tasks: dict[str, Task] = {}
         self._task_order: list[Task] = []
+        # Positions in _task_order of the tasks in each TaskState, ascending: a filtered ListTasks is O(page)
+        self._task_positions: dict[str, list[int]] = {TASK_IN_PROGRESS: [], TASK_CANCELED: [], TASK_COMPLETED: []}
         self._client_tokens: dict[str, tuple[str, Task]] = {}
         self.tagger = TaggingService()
         self.takes_work_before_cancel = False
@@ -710,11 +855,20 @@ class SnowDeviceManagementBackend(BaseBackend):
 
     # Devices
 
+    def check_room_for_devices(self, count: int) -> None:
+        """Refuse `count` more managed devices if they would take the backend past MAX_DEVICES_PER_BACKEND."""
+        if len(self.devices) + count > MAX_DEVICES_PER_BACKEND:
+            raise ValidationException(
+                f"account {self.account_id} in {self.region_name} has {len(self.devices)} managed devices; "
+                f"{count} more would pass the limit of {MAX_DEVICES_PER_BACKEND} managed devices per account and region"
+            )
+
     def add_device(self, document: dict[str, Any], online: bool = True) -> ManagedDevice:
         """Register a device from an already checked document (see check_device_document)."""
         device_id = document.get("managedDeviceId")
         if device_id is not None and device_id in self.devices:
             raise ValidationException(f"Managed device {device_id} already exists")
+        self.check_room_for_devices(1)
         return self._register_device(ManagedDevice(self, document, self._now(), online), document.get("tags"))
 
     def _register_device(self, device: ManagedDevice, tags: dict[str, str] | None) -> ManagedDevice:
@@ -743,7 +897,9 @@ class SnowDeviceManagementBackend(BaseBackend):
 
     def _register_task(self, task: Task, tags: dict[str, str] | None) -> Task:
         self.tasks[task.task_id] = task
+        task.position = len(self._task_order)
         self._task_order.append(task)
+        self._task_positions[task.state].append(task.position)
         if tags:
             self.tagger.tag_resource(task.arn, _tag_list(tags))
         if task.client_token is not None:
@@ -836,6 +992,14 @@ class SnowDeviceManagementBackend(BaseBackend):
             task.client_token = (client_token, fingerprint)
         return self._register_task(task, tags)
 
+    def task_ended(self, task: Task) -> None:
+        """Move an ending task (CANCELED or COMPLETED, for good) out of the IN_PROGRESS positions."""
+        in_progress = self._task_positions[TASK_IN_PROGRESS]
+        index = bisect.bisect_left(in_progress, task.position)
+        if index < len(in_progress) and in_progress[index] == task.position:
+            del in_progress[index]
+        bisect.insort(self._task_positions[task.state], task.position)
+
     def get_task(self, task_id: str) -> Task:
         task = self.tasks.get(task_id)
         if task is None:
@@ -878,24 +1042,21 @@ class SnowDeviceManagementBackend(BaseBackend):
         for execution in task.executions:
             execution.move_to(IN_PROGRESS if execution in taken else CANCELED, now)
         task.last_updated_at = now
+        if task.canceled:
+            self.task_ended(task)
         return task
 
     def list_tasks(
         self, state: str | None, max_results: int | None, next_token: str | None
     ) -> tuple[list[Task], str | None]:
-        tasks, next_token = paginate(
-            self._task_order,
-            (lambda task: self.observe(task).state == state) if state else None,
-            max_results,
-            next_token,
-            "ListTasks",
-            self.account_id,
-            self.region_name,
-            state,
-        )
-        if not state:
-            for task in tasks:
-                self.observe(task)
+        scope = ("ListTasks", self.account_id, self.region_name, state)
+        if state:
+            # Every task's state as of now: each device with work catches up once, then the index answers
+            self._work_until_now(self._device_order)
+            return paginate_positions(self._task_order, self._task_positions[state], max_results, next_token, *scope)
+        tasks, next_token = paginate(self._task_order, None, max_results, next_token, *scope)
+        for task in tasks:
+            self.observe(task)
         return tasks, next_token
 
     # Executions
