@@ -11,11 +11,23 @@ POST /moto-api/snow-device-management/connectivity       {"managedDeviceId", "on
 POST /moto-api/snow-device-management/execution-timeout  {"seconds", "accountId"?, "region"?}
 POST /moto-api/snow-device-management/execution-outcomes {"weights", "managedDeviceId"?, ...}
 Any other path or method under the prefix answers a JSON 404 or 405 with a "message".
+
+Every route and function refuses bad input with ValidationException (HTTP 400, {"message": ...} naming the
+field) before it changes anything:
+- accountId: twelve ASCII digits; region: one this service serves (any region botocore knows, or, under
+  MOTO_ALLOW_NONEXISTENT_REGION, any name shaped like a region's). Nothing is created for a refused one.
+- Bodies are strict JSON: NaN, Infinity, -Infinity and numbers too large for a float (1e999) are refused.
+- Limits where the service model is silent: at most MAX_DEVICES_PER_REQUEST (1,000) devices per call of
+  POST .../fleet or load_fleet, and MAX_DEVICES_PER_BACKEND (10,000) managed devices per account and
+  region, whichever route adds them; a fault's count at most MAX_FAULT_COUNT (1,000,000); an execution
+  timeout at most ten years (models.MAX_SECONDS); an outcome weight from 0 to 1,000,000; device timestamps
+  from 1970 to 9999 (epoch seconds 0 to 253402300799); the model's integers within 32 bits, its longs within
+  64 bits.
 """
 
 import json
-import re
 from collections.abc import Callable, Mapping
+from contextlib import ExitStack
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -24,10 +36,13 @@ from urllib.parse import urlsplit
 from moto.core import DEFAULT_ACCOUNT_ID
 
 from . import exceptions
-from ._shapes import SERVICE_MODEL, SERVICE_NAME
+from ._identity import is_account_id, is_served_region
+from ._shapes import SERVICE_MODEL, SERVICE_NAME, _describe
 from .exceptions import SnowDeviceManagementError, ValidationException
 from .models import (
+    MAX_DEVICES_PER_BACKEND,
     Fault,
+    ManagedDevice,
     SnowDeviceManagementBackend,
     check_device_document,
     check_execution_timeout,
@@ -37,9 +52,12 @@ from .models import (
 
 DEFAULT_REGION = "us-east-1"
 API_PREFIX = f"/moto-api/{SERVICE_NAME}"
-_ACCOUNT_ID = re.compile(r"\d{12}")
 # An injected error's message: long enough for any real AWS message, short enough to read
 MAX_FAULT_MESSAGE = 1024
+# Devices one call may add: a large test fleet, while one request cannot hold the others up for long
+MAX_DEVICES_PER_REQUEST = 1000
+# Calls a fault may fail: more than any test makes, and a number every client reads exactly
+MAX_FAULT_COUNT = 10**6
 _EXECUTION_STATES = tuple(SERVICE_MODEL.shape_for("ExecutionState").enum)
 _DOCUMENTED_ERRORS = {
     name: tuple(shape.name for shape in SERVICE_MODEL.operation_model(name).error_shapes)
@@ -47,15 +65,26 @@ _DOCUMENTED_ERRORS = {
 }
 
 
-def backend_for(account_id: str | None, region_name: str | None) -> SnowDeviceManagementBackend:
-    account_id = account_id or DEFAULT_ACCOUNT_ID
-    region_name = region_name or DEFAULT_REGION
-    if not isinstance(account_id, str) or not _ACCOUNT_ID.fullmatch(account_id):
-        raise ValidationException(f"accountId must be 12 digits, not {account_id!r}")
+def _identity(account_id: Any, region_name: Any) -> tuple[str, str]:
+    """The account and region a control call names (moto's default account, us-east-1), checked."""
+    account_id = DEFAULT_ACCOUNT_ID if account_id is None else account_id
+    region_name = DEFAULT_REGION if region_name is None else region_name
+    if not is_account_id(account_id):
+        raise ValidationException(f"accountId must be twelve ASCII digits, not {_describe(account_id)}")
+    if not is_served_region(region_name):
+        raise ValidationException(
+            f"region must be a region this service serves (such as {DEFAULT_REGION}), not {_describe(region_name)}"
+        )
+    return account_id, region_name
+
+
+def backend_for(account_id: Any, region_name: Any) -> SnowDeviceManagementBackend:
+    """The backend of a checked account and region; one that is refused creates nothing."""
+    account_id, region_name = _identity(account_id, region_name)
     try:
         return snowdevicemanagement_backends[account_id][region_name]
-    except (KeyError, TypeError):
-        raise ValidationException(f"region {region_name!r} is not a known region") from None
+    except KeyError:
+        raise ValidationException(f"region must be a region this service serves, not {_describe(region_name)}") from None
 
 
 def add_device(
@@ -76,23 +105,25 @@ def add_device(
         return backend.add_device(document).managed_device_id
 
 
-def _fleet_entry(entry: Any, where: str) -> tuple[SnowDeviceManagementBackend, dict[str, Any]]:
+# A fleet entry once checked: the account and region it names, its device document, and whether it is online
+_Entry = tuple[tuple[str, str], dict[str, Any], bool]
+
+
+def _fleet_entry(entry: Any, where: str) -> _Entry:
+    """One entry of a fleet (or the body of POST .../devices), checked without touching any backend."""
     if not isinstance(entry, dict) or not isinstance(entry.get("device", {}), dict):
         raise ValidationException(f"{where}must be an object with a device object")
     unknown = set(entry) - {"accountId", "region", "device", "online"}
     if unknown:
         raise ValidationException(f"{where}has unknown keys: {', '.join(sorted(unknown))}")
-    backend = backend_for(entry.get("accountId"), entry.get("region"))
     try:
+        identity = _identity(entry.get("accountId"), entry.get("region"))
         document = check_device_document(entry.get("device", {}))
     except ValidationException as invalid:
         raise ValidationException(f"{where}{invalid.message}") from None
-    device_id = document.get("managedDeviceId")
-    if device_id is not None and device_id in backend.devices:
-        raise ValidationException(f"{where}managed device {device_id} already exists")
     if not isinstance(entry.get("online", True), bool):
         raise ValidationException(f"{where}online must be true or false")
-    return backend, document
+    return identity, document, _online(entry)
 
 
 def _online(entry: dict[str, Any]) -> bool:
@@ -100,21 +131,40 @@ def _online(entry: dict[str, Any]) -> bool:
     return entry.get("online", True)
 
 
-def _fleet_entries(fleet: Any) -> list[tuple[SnowDeviceManagementBackend, dict[str, Any], bool]]:
-    """Every entry of a fleet, checked before any device is added."""
+def _fleet_entries(fleet: Any) -> list[_Entry]:
+    """Every entry of a fleet, checked before any device is added or any backend is made."""
     if not isinstance(fleet, list):
         raise ValidationException("a fleet is a JSON list of {accountId?, region?, device} entries")
+    if len(fleet) > MAX_DEVICES_PER_REQUEST:
+        raise ValidationException(
+            f"a fleet has {len(fleet)} entries; at most {MAX_DEVICES_PER_REQUEST} devices are added per request"
+        )
     entries = []
-    seen: set[tuple[int, str]] = set()
+    seen: set[tuple[tuple[str, str], str]] = set()
     for index, entry in enumerate(fleet, start=1):
-        backend, document = _fleet_entry(entry, f"fleet entry {index}: ")
+        identity, document, online = _fleet_entry(entry, f"fleet entry {index}: ")
         device_id = document.get("managedDeviceId")
         if device_id is not None:
-            if (id(backend), device_id) in seen:
+            if (identity, device_id) in seen:
                 raise ValidationException(f"fleet entry {index}: managed device {device_id} is listed twice")
-            seen.add((id(backend), device_id))
-        entries.append((backend, document, _online(entry)))
+            seen.add((identity, device_id))
+        entries.append((identity, document, online))
     return entries
+
+
+def _add_entries(entries: list[_Entry], label: Callable[[int], str]) -> list[ManagedDevice]:
+    """Add checked entries all or nothing, under the lock of every backend they name (taken in one order)."""
+    backends = {identity: backend_for(*identity) for identity in sorted({entry[0] for entry in entries})}
+    with ExitStack() as locks:
+        for backend in backends.values():
+            locks.enter_context(backend.lock)
+        for identity, backend in backends.items():
+            backend.check_room_for_devices(sum(1 for entry in entries if entry[0] == identity))
+        for index, (identity, document, _) in enumerate(entries, start=1):
+            device_id = document.get("managedDeviceId")
+            if device_id is not None and device_id in backends[identity].devices:
+                raise ValidationException(f"{label(index)}managed device {device_id} already exists")
+        return [backends[identity].add_device(document, online) for identity, document, online in entries]
 
 
 def load_fleet(fleet: str | Path) -> list[str]:
@@ -144,11 +194,8 @@ def _read_fleet(fleet: str | Path) -> Any:
 
 
 def _add_fleet(fleet: Any) -> list[str]:
-    added = []
-    for backend, document, online in _fleet_entries(fleet):
-        with backend.lock:
-            added.append(backend.add_device(document, online).managed_device_id)
-    return added
+    devices = _add_entries(_fleet_entries(fleet), lambda index: f"fleet entry {index}: ")
+    return [device.managed_device_id for device in devices]
 
 
 def advance_execution(
@@ -214,12 +261,12 @@ def inject_fault(
         raise ValidationException(f"operation must be one of {', '.join(_DOCUMENTED_ERRORS)}, not {operation!r}")
     if not isinstance(error, str) or error not in documented:
         raise ValidationException(f"{operation} documents only {', '.join(documented)}, not {error!r}")
-    if count is not None and (not isinstance(count, int) or isinstance(count, bool) or count < 1):
-        raise ValidationException(f"count must be a whole number of at least 1, not {count!r}")
+    if count is not None and (not isinstance(count, int) or isinstance(count, bool) or not 1 <= count <= MAX_FAULT_COUNT):
+        raise ValidationException(f"count must be a whole number from 1 to {MAX_FAULT_COUNT}, not {_describe(count)}")
     if probability is not None and (
         not isinstance(probability, (int, float)) or isinstance(probability, bool) or not 0 < probability <= 1
     ):
-        raise ValidationException(f"probability must be a number above 0 and at most 1, not {probability!r}")
+        raise ValidationException(f"probability must be a number above 0 and at most 1, not {_describe(probability)}")
     if message is not None and (not isinstance(message, str) or not 1 <= len(message) <= MAX_FAULT_MESSAGE):
         raise ValidationException(f"message must be a string of 1 to {MAX_FAULT_MESSAGE} characters")
     backend = backend_for(account_id, region_name)
@@ -307,12 +354,41 @@ def set_execution_outcomes(
 # HTTP twins
 
 
+class _NotFinite(str):
+    """The text of a number JSON cannot carry (NaN, Infinity, -Infinity, 1e999), kept to name it."""
+
+
+def _float_or_not_finite(text: str) -> "float | _NotFinite":
+    number = float(text)
+    return number if number not in (float("inf"), float("-inf")) else _NotFinite(text)
+
+
+def _refuse_not_finite(body: Any) -> None:
+    """Refuse the first number the model cannot carry, naming its field (list entries count from 1)."""
+    pending: list[tuple[Any, str]] = [(body, "")]
+    while pending:
+        value, field = pending.pop()
+        if isinstance(value, _NotFinite):
+            raise ValidationException(
+                f"{field or 'the request body'} is {value}: the request body must be strict JSON, "
+                "whose numbers are finite"
+            )
+        if isinstance(value, dict):
+            pending.extend((item, f"{field}.{key}" if field else str(key)) for key, item in value.items())
+        elif isinstance(value, list):
+            pending.extend((item, f"{field}.{index}" if field else str(index)) for index, item in enumerate(value, 1))
+
+
 def _json_body(request: Any) -> Any:
     raw = request.get_data() if hasattr(request, "get_data") else request.body
     try:
-        return json.loads(raw or b"{}")
-    except (ValueError, UnicodeDecodeError, RecursionError):
-        raise ValidationException("the request body is not valid JSON") from None
+        body = json.loads(raw or b"{}", parse_constant=_NotFinite, parse_float=_float_or_not_finite)
+    except RecursionError:
+        raise ValidationException("the request body is nested too deeply") from None
+    except (ValueError, UnicodeDecodeError) as error:
+        raise ValidationException(f"the request body is not valid JSON: {error}") from None
+    _refuse_not_finite(body)
+    return body
 
 
 def _object(body: Any) -> dict[str, Any]:
@@ -322,10 +398,7 @@ def _object(body: Any) -> dict[str, Any]:
 
 
 def _post_devices(body: Any) -> dict[str, Any]:
-    body = _object(body)
-    backend, document = _fleet_entry(body, "")
-    with backend.lock:
-        device = backend.add_device(document, _online(body))
+    (device,) = _add_entries([_fleet_entry(_object(body), "")], lambda index: "")
     return {"managedDeviceId": device.managed_device_id, "managedDeviceArn": device.managed_device_arn}
 
 
