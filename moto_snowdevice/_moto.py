@@ -352,6 +352,28 @@ _settings = _require(
 _mark_account_as_visited = _require(
     "moto.iam.models.mark_account_as_visited", lambda: _attribute("moto.iam.models", "mark_account_as_visited")
 )
+# The IAM and STS backends of every account, BackendDicts keyed by account and then partition; an
+# access key is known to moto only inside the account's backend of its partition (5.1.2 - 5.2.5).
+# Changed: the import stops here.
+_iam_backends, _sts_backends = _require(
+    "moto.iam.models.iam_backends / moto.sts.models.sts_backends",
+    lambda: (
+        _typed(_attribute("moto.iam.models", "iam_backends"), dict),
+        _typed(_attribute("moto.sts.models", "sts_backends"), dict),
+    ),
+)
+# The error moto's IAM check raises for an access key no account knows (5.1.2 - 5.2.5). Changed: the
+# import stops here.
+_invalid_client_token = _require(
+    "moto.core.exceptions.InvalidClientTokenIdError",
+    lambda: _attribute("moto.core.exceptions", "InvalidClientTokenIdError"),
+)
+# The partition of a region ("aws", "aws-cn", "aws-us-gov", ...), as BaseBackend.partition names it in
+# every ARN: get_partition(region) is what moto's services import, not documented for users (5.1.2 -
+# 5.2.5). Changed: the import stops here.
+partition_of: Callable[[str], str] = _require(
+    "moto.utilities.utils.get_partition", lambda: _attribute("moto.utilities.utils", "get_partition")
+)
 _base_response = _require(
     "BaseResponse._authenticate_and_authorize_normal_action",
     lambda: _has(_attribute("moto.core.responses", "BaseResponse"), "_authenticate_and_authorize_normal_action", "get_current_account"),
@@ -388,15 +410,32 @@ class ServiceResponse(_base_response):  # type: ignore[misc, valid-type]
         return self.operation
 
     def authorize(self, resource: str, service: str) -> None:
-        """moto's IAM check of this call on `resource`, then IAM's bookkeeping of the caller."""
+        """moto's IAM check of this call on `resource`, then IAM's bookkeeping of the caller.
+
+        Neither makes an IAM or STS backend for an account that has none: such an account cannot know
+        the caller's access key, so moto's check would only build the backends (each with IAM's
+        managed policies) to refuse the key, and its bookkeeping to find nothing to mark. Each one
+        built is also scanned by every later call that names no account (moto's
+        get_account_id_from), which made every call slower in proportion to the accounts ever named.
+        """
         self.body = self.raw_body  # what moto up to 5.1.18 reads
+        account = self.current_account
+        if iam_enforced() and not _has_credentials_store(account):
+            raise _invalid_client_token()
         self._authenticate_and_authorize_normal_action(resource)
-        _mark_account_as_visited(
-            account_id=self.current_account,
-            access_key=self.get_access_key(),
-            service=service,
-            region=self.region,
-        )
+        iam_account = dict.get(_iam_backends, account)
+        if iam_account is not None and dict.__contains__(iam_account, partition_of(self.region)):
+            _mark_account_as_visited(
+                account_id=account,
+                access_key=self.get_access_key(),
+                service=service,
+                region=self.region,
+            )
+
+
+def _has_credentials_store(account: str) -> bool:
+    """Whether IAM or STS has a backend for the account, without making one (moto's lookup would)."""
+    return dict.__contains__(_iam_backends, account) or dict.__contains__(_sts_backends, account)
 
 
 # --- Models, state manager, seeding ----------------------------------------------------------------
