@@ -15,6 +15,8 @@ from urllib.parse import parse_qsl, quote, unquote, urlsplit
 import botocore.session
 from botocore.model import OperationModel, Shape
 
+from ._identity import is_account_id, is_served_region
+
 SERVICE_NAME = "snow-device-management"
 SERVICE_MODEL = botocore.session.get_session().get_service_model(SERVICE_NAME)
 
@@ -34,7 +36,11 @@ Check = Callable[[Any, str], Any]
 
 
 def _describe(value: Any) -> str:
-    text = value if isinstance(value, str) else json.dumps(value, default=str)
+    try:
+        text = value if isinstance(value, str) else json.dumps(value, default=str)
+    except (RecursionError, ValueError):
+        # A value nested deeper than the interpreter's stack allows is described, not dumped
+        text = f"a {type(value).__name__} nested too deeply to show"
     return text if len(text) <= 64 else text[:61] + "..."
 
 
@@ -89,16 +95,21 @@ def _string_check(shape: Shape, strict: bool) -> Check:
     return check
 
 
+# The range of the model's integer (32-bit) and long (64-bit) numbers, both signed, as the SDKs hold them
+_NUMBER_RANGE = {"integer": (-(2**31), 2**31 - 1), "long": (-(2**63), 2**63 - 1)}
+
+
 def _number_check(shape: Shape, strict: bool) -> Check:
-    low = shape.metadata.get("min")
-    high = shape.metadata.get("max")
+    smallest, largest = _NUMBER_RANGE[shape.type_name]
+    low = max(shape.metadata.get("min", smallest), smallest)
+    high = min(shape.metadata.get("max", largest), largest)
 
     def check(value: Any, field: str) -> Any:
         if not isinstance(value, int) or isinstance(value, bool):
             _fail(value, field, "be an integer")
-        if low is not None and value < low:
+        if value < low:
             _fail(value, field, f"have value greater than or equal to {low}")
-        if high is not None and value > high:
+        if value > high:
             _fail(value, field, f"have value less than or equal to {high}")
         return value
 
@@ -182,9 +193,21 @@ def _timestamp_check(shape: Shape, strict: bool) -> Check:
     return check
 
 
+# The epoch seconds a datetime can hold: from the start of year 1 to the end of year 9999, in UTC
+_EARLIEST = datetime.min.replace(tzinfo=timezone.utc).timestamp()
+_LATEST = datetime.max.replace(tzinfo=timezone.utc).timestamp()
+
+
 def epoch_seconds(value: Any, field: str) -> float:
-    """A timestamp given as epoch seconds, a datetime or an ISO 8601 text, in epoch seconds."""
+    """A timestamp given as epoch seconds, a datetime or an ISO 8601 text, in epoch seconds.
+
+    Epoch seconds must be finite and name an instant a datetime can hold (years 1 to 9999): NaN, an
+    infinity or a 400-digit integer is no timestamp.
+    """
     if isinstance(value, (int, float)) and not isinstance(value, bool):
+        # Comparing is exact for integers of any size, and false for NaN
+        if not _EARLIEST <= value <= _LATEST:
+            _fail(value, field, f"be a timestamp between {_EARLIEST:.0f} and {_LATEST:.0f} epoch seconds")
         return float(value)
     if isinstance(value, str):
         try:
@@ -246,42 +269,65 @@ class OperationRules:
     def parse(
         self, path_match: "re.Match[str]", query: str, body: bytes | str | None
     ) -> dict[str, Any]:
-        """The request's parameters by member name, checked against the model."""
-        params: dict[str, Any] = {}
-        if self.body_members and body:
-            try:
-                document = json.loads(body)
-            except (ValueError, UnicodeDecodeError) as error:
-                raise InvalidInput(f"The request body is not valid JSON: {error}") from None
-            except RecursionError:
-                raise InvalidInput("The request body is nested too deeply") from None
-            if not isinstance(document, dict):
-                raise InvalidInput("The request body must be a JSON object")
-            for name in self.body_members:
-                if name in document:
-                    params[name] = document[name]
-        for location_name, value in path_match.groupdict().items():
-            try:
-                params[self.uri_members[location_name]] = unquote(value, errors="strict")
-            except UnicodeDecodeError:
-                _fail(value, location_name, "be percent-encoded UTF-8")
-        if query and self.query_members:
-            try:
-                pairs = parse_qsl(query, keep_blank_values=True, errors="strict")
-            except UnicodeDecodeError:
-                raise InvalidInput("The query string is not percent-encoded UTF-8") from None
-            for key, value in pairs:
-                target = self.query_members.get(key)
-                if target is None:
-                    continue
-                name, type_name = target
-                if type_name == "list":
-                    params.setdefault(name, []).append(value)
-                elif name not in params:
-                    params[name] = _from_query(value, type_name, name)
-        if self.check is not None:
-            return self.check(params, "")
-        return params
+        """The request's parameters by member name, checked against the model.
+
+        The one reading of a request: IAM's resource and the handler's arguments both come from it.
+        A member given twice (a singular query parameter, a JSON key) is refused, never read one way
+        here and another way elsewhere; list members of the query string (tagKeys) repeat.
+        """
+        try:
+            params = self._body_members(body)
+            for location_name, value in path_match.groupdict().items():
+                try:
+                    params[self.uri_members[location_name]] = unquote(value, errors="strict")
+                except UnicodeDecodeError:
+                    _fail(value, location_name, "be percent-encoded UTF-8")
+            if query and self.query_members:
+                self._query_members(query, params)
+            return self.check(params, "") if self.check is not None else params
+        except RecursionError:
+            raise InvalidInput("The request body is nested too deeply") from None
+
+    def _body_members(self, body: bytes | str | None) -> dict[str, Any]:
+        if not (self.body_members and body):
+            return {}
+        try:
+            document = json.loads(body, object_pairs_hook=_object_once)
+        except (ValueError, UnicodeDecodeError) as error:
+            raise InvalidInput(f"The request body is not valid JSON: {error}") from None
+        if not isinstance(document, dict):
+            raise InvalidInput("The request body must be a JSON object")
+        return {name: document[name] for name in self.body_members if name in document}
+
+    def _query_members(self, query: str, params: dict[str, Any]) -> None:
+        try:
+            pairs = parse_qsl(query, keep_blank_values=True, errors="strict")
+        except UnicodeDecodeError:
+            raise InvalidInput("The query string is not percent-encoded UTF-8") from None
+        for key, value in pairs:
+            target = self.query_members.get(key)
+            if target is None:
+                continue
+            name, type_name = target
+            if type_name == "list":
+                params.setdefault(name, []).append(value)
+            elif name in params:
+                _fail(value, name, "be given once")
+            else:
+                params[name] = _from_query(value, type_name, name)
+
+
+class _RepeatedKey(ValueError):
+    """A JSON object that names one key twice; json.loads reports it as invalid JSON."""
+
+
+def _object_once(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    document = dict(pairs)
+    if len(document) != len(pairs):
+        seen: set[str] = set()
+        repeated = next(key for key, _ in pairs if key in seen or seen.add(key))  # type: ignore[func-returns-value]
+        raise _RepeatedKey(f"the key {_describe(repeated)!r} is given more than once")
+    return document
 
 
 _INTEGER = re.compile(r"-?[0-9]+")
@@ -294,6 +340,14 @@ def _from_query(value: str, type_name: str, name: str) -> Any:
             _fail(value, name, "be an integer")
         return int(value)
     return value
+
+
+def check_caller(account_id: object, region: object) -> None:
+    """Raise InvalidInput unless the request's account and region are ones this service serves."""
+    if not is_account_id(account_id):
+        _fail(account_id, "accountId", "be an AWS account ID of twelve ASCII digits")
+    if not is_served_region(region):
+        _fail(region, "region", "be a region this service serves")
 
 
 def _uri_to_regex(request_uri: str) -> str:

@@ -4,23 +4,29 @@ import json
 import re
 import sys
 from typing import Any
-from urllib.parse import parse_qsl, unquote, urlsplit
+from urllib.parse import urlsplit
 
 from moto.core.utils import camelcase_to_underscores
 from werkzeug.exceptions import HTTPException
 
 from . import _schemas
-from ._moto import ServiceResponse, iam_enforced
+from ._moto import ServiceResponse, partition_of
 from ._shapes import (
     OPERATIONS,
     SERVICE_NAME,
     InvalidInput,
     OperationRules,
+    check_caller,
     find_operation,
     path_exists,
     raw_path,
 )
-from .exceptions import AccessDeniedException, SnowDeviceManagementError, ValidationException
+from .exceptions import (
+    AccessDeniedException,
+    InternalServerException,
+    SnowDeviceManagementError,
+    ValidationException,
+)
 from .models import (
     SnowDeviceManagementBackend,
     Task,
@@ -38,16 +44,40 @@ _IAM_ERRORS = {
 }
 
 
-def _error(code: str, status: int, message: str, operation: str | None) -> tuple[int, dict[str, str], str]:
+Answer = tuple[int, dict[str, str], str]
+
+
+def _error(code: str, status: int, message: str, operation: str | None) -> Answer:
     body = {"message": message}
     _schemas.check_response(operation, status, body)
     return status, {"Content-Type": _JSON, "x-amzn-ErrorType": code}, json.dumps(body)
 
 
-def _mismatch_answer(mismatch: _schemas.ResponseMismatch) -> tuple[int, dict[str, str], str]:
-    """A server's response that broke its schema: a 500 naming the mismatch, and a line on stderr."""
-    print(f"moto-snowdevice: {mismatch}", file=sys.stderr, flush=True)
-    return 500, {"Content-Type": _JSON, "x-amzn-ErrorType": "ResponseMismatch"}, json.dumps({"message": str(mismatch)})
+def _server_error(message: str) -> Answer:
+    """A 500 the service's model documents: InternalServerException, and a line on stderr."""
+    print(f"moto-snowdevice: {message}", file=sys.stderr, flush=True)
+    code = InternalServerException.code
+    return 500, {"Content-Type": _JSON, "x-amzn-ErrorType": code}, json.dumps({"message": message})
+
+
+def _mismatch_answer(mismatch: _schemas.ResponseMismatch) -> Answer:
+    """A server's response that broke its schema: a 500 naming the mismatch."""
+    return _server_error(f"response mismatch: {mismatch}")
+
+
+def _success(operation: str, result: dict[str, Any]) -> Answer:
+    _schemas.check_response(operation, 200, result)
+    try:
+        # NaN and the infinities are no JSON: boto3 and the JavaScript SDK could not read the answer
+        body = json.dumps(result, allow_nan=False)
+    except ValueError:
+        return _server_error(f"response mismatch: {operation}'s answer holds a number JSON cannot carry")
+    return 200, {"Content-Type": _JSON}, body
+
+
+def arn_prefix(account_id: str, region_name: str) -> str:
+    """The start of every ARN of the service in an account and region (the backend's `arn_prefix`)."""
+    return f"arn:{partition_of(region_name)}:{SERVICE_NAME}:{region_name}:{account_id}:"
 
 
 class SnowDeviceManagementResponse(ServiceResponse):
@@ -60,7 +90,7 @@ class SnowDeviceManagementResponse(ServiceResponse):
     backend: SnowDeviceManagementBackend
 
     @classmethod
-    def dispatch(cls, request: Any, full_url: str, headers: Any) -> tuple[int, dict[str, str], str]:  # type: ignore[override]
+    def dispatch(cls, request: Any, full_url: str, headers: Any) -> Answer:  # type: ignore[override]
         try:
             return cls()._serve(request, full_url)
         except _schemas.ResponseMismatch as mismatch:
@@ -68,7 +98,7 @@ class SnowDeviceManagementResponse(ServiceResponse):
                 raise  # in-process: the caller's test fails with it
             return _mismatch_answer(mismatch)
 
-    def _serve(self, request: Any, full_url: str) -> tuple[int, dict[str, str], str]:
+    def _serve(self, request: Any, full_url: str) -> Answer:
         url = urlsplit(full_url)
         path = _raw_path(request, url.path)
         method = request.method
@@ -88,24 +118,7 @@ class SnowDeviceManagementResponse(ServiceResponse):
         self.region = self.get_region_from_url(request, full_url)
         self.current_account = self.get_current_account()
         try:
-            self.backend = _backend(self.current_account, self.region)
-        except KeyError:
-            # moto refuses regions it does not know unless MOTO_ALLOW_NONEXISTENT_REGION is set
-            return _error(ValidationException.code, 400, f"Unknown region: {self.region}", rules.name)
-        try:
-            self.raw_body = _body(request)
-            if self.raw_body and len(self.raw_body) > MAX_BODY_BYTES:
-                return _error(
-                    "RequestEntityTooLargeException",
-                    413,
-                    f"The request body is larger than {MAX_BODY_BYTES} bytes",
-                    None,
-                )
-            self._authorize(rules, match, url.query)
-            with self.backend.lock:
-                self.backend.raise_injected_fault(rules.name)
-                self.params = rules.parse(match, url.query, self.raw_body)
-                result = getattr(self, _HANDLERS[rules.name])()
+            return self._answer(rules, match, url.query, _body(request))
         except InvalidInput as invalid:
             return _error(ValidationException.code, 400, str(invalid), rules.name)
         except SnowDeviceManagementError as error:
@@ -116,8 +129,45 @@ class SnowDeviceManagementResponse(ServiceResponse):
             code = _IAM_ERRORS.get(name, name)
             message = getattr(denied, "message", None) or str(denied.description)
             return _error(code, denied.code or 403, message, rules.name)
-        _schemas.check_response(rules.name, 200, result)
-        return 200, {"Content-Type": _JSON}, json.dumps(result)
+
+    def _answer(self, rules: OperationRules, match: "re.Match[str]", query: str, body: bytes | str | None) -> Answer:
+        """Identity, one parse, authorisation, and only then the backend: in that order.
+
+        Nothing a request names makes state before it is known to be well formed and allowed, so a
+        refused or malformed request leaves no backend (nor IAM backend) behind.
+        """
+        check_caller(self.current_account, self.region)
+        self.raw_body = body
+        if body and len(body) > MAX_BODY_BYTES:
+            return _error(
+                "RequestEntityTooLargeException", 413, f"The request body is larger than {MAX_BODY_BYTES} bytes", None
+            )
+        params = self._parse(rules, match, query)
+        self.authorize(self._resource(params), SERVICE_NAME)
+        try:
+            self.backend = _backend(self.current_account, self.region)
+        except KeyError:
+            # moto refuses regions it does not know unless MOTO_ALLOW_NONEXISTENT_REGION is set
+            return _error(ValidationException.code, 400, f"Unknown region: {self.region}", rules.name)
+        with self.backend.lock:
+            self.backend.raise_injected_fault(rules.name)
+            self.params = params
+            result = getattr(self, _HANDLERS[rules.name])()
+        return _success(rules.name, result)
+
+    def _parse(self, rules: OperationRules, match: "re.Match[str]", query: str) -> dict[str, Any]:
+        """The request's one reading; a request that cannot be read is still authenticated first.
+
+        It is checked as a call on every resource ("*"): only a caller allowed the action on every
+        resource learns why the request is malformed; any other gets moto's authentication error or
+        AccessDenied, so a caller allowed on some resources learns nothing of others. With IAM off,
+        moto's check only counts the call, as it counts every other.
+        """
+        try:
+            return rules.parse(match, query, self.raw_body)
+        except InvalidInput:
+            self.authorize("*", SERVICE_NAME)
+            raise
 
     def get_access_key(self) -> str:
         # moto reads the key from the Authorization header for the account and again for IAM
@@ -138,22 +188,14 @@ class SnowDeviceManagementResponse(ServiceResponse):
             return scope[2]
         return self.default_region
 
-    def _authorize(self, rules: OperationRules, match: "re.Match[str]", query: str) -> None:
-        """moto's IAM check, with the task or device ARN the request names as its resource."""
-        # Authentication off (or not on yet): moto only counts the call, whatever the resource
-        resource = self._resource(rules, match, query) if iam_enforced() else "*"
-        self.authorize(resource, SERVICE_NAME)
-
-    def _resource(self, rules: OperationRules, match: "re.Match[str]", query: str) -> str:
-        names = {rules.uri_members[key]: unquote(value) for key, value in match.groupdict().items()}
-        if "taskId" not in names and "taskId" in rules.query_members:
-            names.update((key, value) for key, value in parse_qsl(query) if key == "taskId")
-        if "resourceArn" in names:
-            return names["resourceArn"]
-        if "taskId" in names:
-            return f"{self.backend.arn_prefix}task/{names['taskId']}"
-        if "managedDeviceId" in names:
-            return f"{self.backend.arn_prefix}managed-device/{names['managedDeviceId']}"
+    def _resource(self, params: dict[str, Any]) -> str:
+        """The task or device ARN the parsed request acts on, IAM's resource; "*" for listings."""
+        if "resourceArn" in params:
+            return str(params["resourceArn"])
+        if "taskId" in params:
+            return f"{arn_prefix(self.current_account, self.region)}task/{params['taskId']}"
+        if "managedDeviceId" in params:
+            return f"{arn_prefix(self.current_account, self.region)}managed-device/{params['managedDeviceId']}"
         return "*"
 
     # Tasks
