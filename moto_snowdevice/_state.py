@@ -2,9 +2,27 @@
 
 Every change is committed (SQLite, WAL journal) before the server answers the request that made it:
 one row per managed device and per task, rewritten when that object changes, so a write costs the
-same however large the store is. A lock file beside the database (`FILE.lock`, flock) keeps a second
-server off it. Loading checks everything and builds every backend before any is installed, so a bad
-file changes nothing and is never written. A JSON state file of format 1 is converted once.
+same however large the store is. Only what differs from a fresh start is kept: a backend that merely
+came into being (a read in a new account or region) leaves no row, a backend's settings row exists
+only while they differ from a fresh backend's, and `reset()` (moto's reset) empties the store.
+
+The lock follows the file, not its name: the server holds flock on the database file itself (SQLite
+uses POSIX fcntl locks, which on Linux are independent of flock), so a second server reaching the
+same file through any path (a symlink, a hard link) is refused. After every commit the store checks
+that the database and its -wal and -shm are still the files it opened; if one was removed or
+replaced, it folds what it committed into the database it opened and refuses every later write.
+
+A failed save fails one request, never others. Whatever goes wrong while writing a batch, every
+change in it stays pending for the next flush. A value that cannot be saved (a row that will not
+serialise) fails the requests that made it, and memory goes back to what is on disk: a managed
+device or settings row is restored from its last committed row, a device or task never committed is
+dropped (with the tasks on such a device); other changes in the batch are committed. A committed
+task that cannot be written again cannot be restored, so the store then refuses every later write.
+
+Loading checks everything and builds every backend before any is installed, so a bad file changes
+nothing and is never written. A file whose tables or columns differ from the ones this version
+writes, or a saved object with a key this version does not know, is refused at start (rewriting it
+would drop what this version cannot read). A JSON state file of format 1 is converted once.
 """
 
 import fcntl
@@ -12,17 +30,19 @@ import gc
 import json
 import math
 import os
-import re
 import shutil
 import sqlite3
+import sys
 import tempfile
 import threading
 from collections.abc import Callable, Iterable
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
 from . import models
+from ._identity import is_account_id, is_loadable_region
 from ._shapes import SERVICE_MODEL, InvalidInput, compile_check
 from .exceptions import SnowDeviceManagementError
 from .models import (
@@ -30,14 +50,13 @@ from .models import (
     SnowDeviceManagementBackend,
     Task,
     check_device_document,
-    snowdevicemanagement_backends,
 )
 
 FORMAT_VERSION = 2
 LEGACY_JSON_VERSION = 1
 SYNC_MODES = ("normal", "full")
 _SQLITE_HEADER = b"SQLite format 3\x00"
-_ACCOUNT_ID = re.compile(r"\d{12}")
+_TABLES = ("backends", "devices", "tasks")
 _SCHEMA = """
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE backends (account_id TEXT NOT NULL, region TEXT NOT NULL, saved TEXT NOT NULL,
@@ -56,9 +75,31 @@ _UPSERT = {
     "backends": "INSERT INTO backends VALUES (?, ?, ?) "
     "ON CONFLICT (account_id, region) DO UPDATE SET saved = excluded.saved",
 }
+_DELETE_SETTINGS = "DELETE FROM backends WHERE account_id = ? AND region = ?"
+_COMMITTED = {
+    "backends": "SELECT saved FROM backends WHERE account_id = ? AND region = ?",
+    "devices": "SELECT saved FROM devices WHERE account_id = ? AND region = ? AND managed_device_id = ?",
+    "tasks": "SELECT saved FROM tasks WHERE account_id = ? AND region = ? AND task_id = ?",
+}
+
+# The keys each saved object has (what `saved()` and `saved_settings()` write); a test checks they match
+SAVED_SETTINGS_KEYS = frozenset({"takesWorkBeforeCancel", "executionTimeout", "outcomeWeights"})
+SAVED_DEVICE_KEYS = frozenset({"device", "takesWorkBeforeCancel", "online", "outcomeWeights", "polls", "pacedFrom"})
+SAVED_TASK_KEYS = frozenset({
+    "taskId", "command", "description", "tags", "createdAt", "lastUpdatedAt", "completedAt", "canceled",
+    "clientToken", "fingerprint", "executions",
+})
+SAVED_EXECUTION_KEYS = frozenset({"managedDeviceId", "state", "startedAt", "lastUpdatedAt"})
+# Keys older files hold that this version knows it may drop: a per-execution poll count no longer used
+_RETIRED_EXECUTION_KEYS = frozenset({"tick"})
+# Format 1 backends held their devices, tasks, tokens and clock in one entry; tasks repeated their targets
+_LEGACY_BACKEND_KEYS = frozenset({"accountId", "region", "lastTime", "devices", "tasks", "clientTokens"})
+_LEGACY_TASK_KEYS = frozenset({"targets"})
 
 # An SQL statement and the rows it is run for
 _Statement = tuple[str, list[tuple[str, ...]]]
+# (account ID, region): one backend
+_Key = tuple[str, str]
 # Saved fields checked by the service model's own shapes
 _check_task_fields = compile_check(SERVICE_MODEL.shape_for("DescribeTaskOutput"), strict=True)
 _check_command = compile_check(SERVICE_MODEL.shape_for("Command"), strict=True)
@@ -99,8 +140,15 @@ def _expect(condition: bool, message: str) -> None:
         raise StateFileError(message)
 
 
+def _expect_known_keys(saved: dict[str, Any], known: frozenset[str], where: str) -> None:
+    # Rewriting the object would drop a key this version cannot read: refuse the file instead
+    unknown = sorted(set(saved) - known)
+    _expect(not unknown, f"{where}: saved keys this version does not know: {', '.join(map(repr, unknown))}")
+
+
 def _checked_device(saved: Any, where: str) -> dict[str, Any]:
     _expect(isinstance(saved, dict) and isinstance(saved.get("device"), dict), f"{where}: not a saved device")
+    _expect_known_keys(saved, SAVED_DEVICE_KEYS, where)
     document = check_device_document(saved["device"])
     _expect(isinstance(document.get("managedDeviceId"), str), f"{where}: no managedDeviceId")
     _expect(isinstance(saved.get("takesWorkBeforeCancel", False), bool), f"{where}: takesWorkBeforeCancel")
@@ -134,6 +182,7 @@ def _checked_field_conditions(saved: dict[str, Any], where: str) -> dict[str, An
 
 def _checked_task(saved: Any, where: str) -> dict[str, Any]:
     _expect(isinstance(saved, dict), f"{where}: not a saved task")
+    _expect_known_keys(saved, SAVED_TASK_KEYS, where)
     fields = {key: saved[key] for key in ("taskId", "createdAt", "lastUpdatedAt", "tags") if key in saved}
     fields.update((key, saved[key]) for key in ("completedAt", "description") if saved.get(key) is not None)
     checked = {**saved, **_check_task_fields(fields, where)}
@@ -153,11 +202,22 @@ def _checked_task(saved: Any, where: str) -> dict[str, Any]:
 
 def _checked_execution(saved: Any, where: str) -> dict[str, Any]:
     _expect(isinstance(saved, dict), f"{where}: not a saved execution")
-    # Files written before devices counted polls hold a per-execution "tick": no longer used
-    fields = {key: value for key, value in saved.items() if key != "tick" and value is not None}
+    _expect_known_keys(saved, SAVED_EXECUTION_KEYS | _RETIRED_EXECUTION_KEYS, where)
+    fields = {key: value for key, value in saved.items() if key not in _RETIRED_EXECUTION_KEYS and value is not None}
     checked = _check_execution_fields(fields, where)
     _expect("state" in checked and "managedDeviceId" in checked and "lastUpdatedAt" in checked, f"{where}: incomplete")
     return checked
+
+
+def _checked_settings(saved: Any, where: str) -> dict[str, Any]:
+    _expect(isinstance(saved, dict), f"{where}: not saved settings")
+    _expect_known_keys(saved, SAVED_SETTINGS_KEYS, where)
+    _expect(isinstance(saved.get("takesWorkBeforeCancel", False), bool), f"{where}: takesWorkBeforeCancel")
+    return {
+        "takesWorkBeforeCancel": saved.get("takesWorkBeforeCancel", False),
+        "executionTimeout": models.check_execution_timeout(saved.get("executionTimeout"), f"{where}.executionTimeout"),
+        "outcomeWeights": models.check_outcome_weights(saved.get("outcomeWeights"), f"{where}.outcomeWeights"),
+    }
 
 
 def _distinct_targets(task: dict[str, Any]) -> bool:
@@ -166,8 +226,9 @@ def _distinct_targets(task: dict[str, Any]) -> bool:
 
 
 def _new_backend(account_id: Any, region: Any) -> SnowDeviceManagementBackend:
-    _expect(isinstance(account_id, str) and bool(_ACCOUNT_ID.fullmatch(account_id)), f"unknown account {account_id!r}")
-    _expect(isinstance(region, str) and region in snowdevicemanagement_backends[account_id], f"unknown region {region!r}")
+    _expect(is_account_id(account_id), f"unknown account {account_id!r}")
+    # Built directly: a region kept under MOTO_ALLOW_NONEXISTENT_REGION loads again without the variable
+    _expect(is_loadable_region(region), f"unknown region {region!r}")
     return SnowDeviceManagementBackend(region, account_id)
 
 
@@ -175,7 +236,7 @@ class _Loaded:
     """Backends built from a file, not yet installed: keyed by (account, region), in file order."""
 
     def __init__(self) -> None:
-        self.backends: dict[tuple[str, str], SnowDeviceManagementBackend] = {}
+        self.backends: dict[_Key, SnowDeviceManagementBackend] = {}
         self.devices = self.tasks = 0
 
     def backend(self, account_id: Any, region: Any) -> SnowDeviceManagementBackend:
@@ -185,15 +246,8 @@ class _Loaded:
         return self.backends[key]
 
     def settings(self, account_id: Any, region: Any, saved: Any) -> None:
-        where = f"settings of {account_id}/{region}"
-        _expect(isinstance(saved, dict) and isinstance(saved.get("takesWorkBeforeCancel", False), bool),
-                f"{where}: takesWorkBeforeCancel")
         backend = self.backend(account_id, region)
-        backend.set_cancel_race(saved.get("takesWorkBeforeCancel", False))
-        timeout = models.check_execution_timeout(saved.get("executionTimeout"), f"{where}.executionTimeout")
-        backend.set_execution_timeout(timeout)
-        weights = models.check_outcome_weights(saved.get("outcomeWeights"), f"{where}.outcomeWeights")
-        backend.set_outcome_weights(weights, None)
+        _apply_settings(backend, _checked_settings(saved, f"settings of {account_id}/{region}"))
 
     def device(self, account_id: Any, region: Any, saved: Any) -> None:
         backend = self.backend(account_id, region)
@@ -210,10 +264,54 @@ class _Loaded:
         self.tasks += 1
 
 
+def _apply_settings(backend: SnowDeviceManagementBackend, settings: dict[str, Any]) -> None:
+    # Set as saved: loading (or undoing an unsaveable change) is not a change that moves work on
+    backend.takes_work_before_cancel = settings["takesWorkBeforeCancel"]
+    backend.execution_timeout = settings["executionTimeout"]
+    backend.outcome_weights = settings["outcomeWeights"]
+
+
 def _load_rows(loaded: _Loaded, rows: Iterable[tuple[Any, ...]], add: Callable[[Any, Any, Any], None]) -> None:
     for account_id, region, text in rows:
         _expect(isinstance(text, (str, bytes)), f"a row of {account_id}/{region} holds no JSON text")
         add(account_id, region, _strict_json(text))
+
+
+def _quoted(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _layout(connection: sqlite3.Connection) -> dict[str, Any]:
+    """Every table's columns and unique keys: what this version's statements rely on."""
+    layout = {}
+    tables = connection.execute("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name").fetchall()
+    for (name,) in tables:
+        columns = [row[1:] for row in connection.execute(f"PRAGMA table_info({_quoted(name)})")]
+        keys = sorted(
+            (unique, origin, partial, tuple(row[2] for row in connection.execute(f"PRAGMA index_info({_quoted(index)})")))
+            for _, index, unique, origin, partial in connection.execute(f"PRAGMA index_list({_quoted(name)})").fetchall()
+        )
+        layout[name] = (columns, keys)
+    return layout
+
+
+@lru_cache(maxsize=1)
+def _expected_layout() -> dict[str, Any]:
+    connection = sqlite3.connect(":memory:")
+    try:
+        connection.executescript(_SCHEMA)
+        return _layout(connection)
+    finally:
+        connection.close()
+
+
+def _check_layout(connection: sqlite3.Connection) -> None:
+    found, expected = _layout(connection), _expected_layout()
+    differences = [f"no table {name}" for name in expected if name not in found]
+    differences += [f"a table {name} this version does not write" for name in found if name not in expected]
+    differences += [f"table {name} has other columns or keys" for name in expected
+                    if name in found and found[name] != expected[name]]
+    _expect(not differences, f"its tables differ from the ones this version writes: {'; '.join(differences)}")
 
 
 def _read_database(path: Path) -> _Loaded:
@@ -222,6 +320,7 @@ def _read_database(path: Path) -> _Loaded:
     try:
         (check,) = connection.execute("PRAGMA quick_check").fetchone()
         _expect(check == "ok", f"damaged database: {check}")
+        _check_layout(connection)
         version = dict(connection.execute("SELECT key, value FROM meta").fetchall()).get("format")
         _expect(version == str(FORMAT_VERSION), f"not a format {FORMAT_VERSION} moto-snowdevice state")
         loaded = _Loaded()
@@ -244,28 +343,59 @@ def _read_legacy_json(path: Path) -> _Loaded:
     for entry in data["backends"]:
         _expect(isinstance(entry, dict), "a backend that is not a JSON object")
         account_id, region = entry.get("accountId"), entry.get("region")
-        loaded.settings(account_id, region, entry)
+        _expect_known_keys(entry, SAVED_SETTINGS_KEYS | _LEGACY_BACKEND_KEYS, f"backend {account_id}/{region}")
+        loaded.settings(account_id, region, {key: entry[key] for key in SAVED_SETTINGS_KEYS if key in entry})
         for device in entry["devices"]:
             loaded.device(account_id, region, device)
         tokens = {task_id: (token, fingerprint) for token, (fingerprint, task_id) in entry["clientTokens"].items()}
         for task in entry["tasks"]:
+            _expect(isinstance(task, dict), f"a task of {account_id}/{region} that is not a JSON object")
             token, fingerprint = tokens.get(task["taskId"], (None, None))
-            loaded.task(account_id, region, {**task, "clientToken": token, "fingerprint": fingerprint})
+            # A format 1 task repeated its targets, which its executions name
+            kept = {key: value for key, value in task.items() if key not in _LEGACY_TASK_KEYS}
+            loaded.task(account_id, region, {**kept, "clientToken": token, "fingerprint": fingerprint})
     return loaded
 
 
 # Writing
 
 
-def _rows(backend: SnowDeviceManagementBackend, resources: Iterable[Any]) -> list[tuple[str, ...]]:
-    return [
-        (backend.account_id, backend.region_name, key, json.dumps(resource.saved(), separators=(",", ":"), allow_nan=False))
-        for key, resource in resources
-    ]
+def _json(value: Any) -> str:
+    return json.dumps(value, separators=(",", ":"), allow_nan=False)
+
+
+# What a fresh backend's settings row would hold, built at import (before any store listens for changes)
+_FRESH_SETTINGS = _json(SnowDeviceManagementBackend("us-east-1", "000000000000").saved_settings())
+
+
+class _Ticket:
+    """One thread's part in the store: whether its request changed anything, and why its save failed."""
+
+    __slots__ = ("changed", "failure")
+
+    def __init__(self) -> None:
+        self.changed = False
+        self.failure: str | None = None
+
+
+class _Unsaveable(Exception):
+    """One object's row could not be made: (table, its ID) and why."""
+
+    def __init__(self, table: str, resource_id: str, error: BaseException):
+        super().__init__(table, resource_id)
+        self.table, self.resource_id = table, resource_id
+        self.reason = f"{type(error).__name__}: {str(error).splitlines()[0] if str(error) else ''}".rstrip(": ")
+
+
+def _row(table: str, resource_id: str, saved: Callable[[], Any]) -> str:
+    try:
+        return _json(saved())
+    except Exception as error:  # whatever the object holds, only this object's save fails
+        raise _Unsaveable(table, resource_id, error) from None
 
 
 class _Changes:
-    """What changed in one backend since the last write."""
+    """What changed in one backend since the last write, and which threads' requests changed it."""
 
     def __init__(self, backend: SnowDeviceManagementBackend):
         self.backend = backend
@@ -273,18 +403,25 @@ class _Changes:
         self.settings = False
         self.devices: dict[str, ManagedDevice] = {}
         self.tasks: dict[str, Task] = {}
+        self.noted_by: dict[tuple[str, str], set[_Ticket]] = {}
 
-    def note(self, resource: Any) -> None:
+    def note(self, resource: Any, ticket: _Ticket) -> None:
         if resource is None:
             self.emptied = self.settings = True
             self.devices.clear()
             self.tasks.clear()
-        elif isinstance(resource, Task):
+            self.noted_by.clear()
+            return
+        if isinstance(resource, Task):
             self.tasks[resource.task_id] = resource
+            where = ("tasks", resource.task_id)
         elif isinstance(resource, ManagedDevice):
             self.devices[resource.managed_device_id] = resource
+            where = ("devices", resource.managed_device_id)
         else:
             self.settings = True
+            where = ("backends", "")
+        self.noted_by.setdefault(where, set()).add(ticket)
 
     def absorb(self, later: "_Changes") -> "_Changes":
         """These changes followed by `later` ones, for a write that has to be tried again."""
@@ -293,26 +430,38 @@ class _Changes:
         self.settings |= later.settings
         self.devices.update(later.devices)
         self.tasks.update(later.tasks)
+        for where, tickets in later.noted_by.items():
+            self.noted_by.setdefault(where, set()).update(tickets)
         return self
 
+    def forget(self, table: str, resource_id: str) -> set[_Ticket]:
+        """Leave one object out of this write; the tickets of the requests that changed it."""
+        if table == "backends":
+            self.settings = False
+        {"devices": self.devices, "tasks": self.tasks}.get(table, {}).pop(resource_id, None)
+        return self.noted_by.pop((table, resource_id), set())
+
     def statements(self) -> list[_Statement]:
-        """The SQL that writes these changes, taken under the backend's lock (a consistent view)."""
+        """The SQL that writes these changes, taken under the backend's lock (a consistent view).
+
+        Raises _Unsaveable for the first object whose row cannot be made.
+        """
         backend = self.backend
         key = (backend.account_id, backend.region_name)
-        with backend.lock:
-            # An object a reset has since dropped is not written back
-            devices = [(i, d) for i, d in self.devices.items() if backend.devices.get(i) is d]
-            tasks = [(i, t) for i, t in self.tasks.items() if backend.tasks.get(i) is t]
-            statements: list[_Statement] = [
-                (f"DELETE FROM {table} WHERE account_id = ? AND region = ?", [key])
-                for table in ("backends", "devices", "tasks")
-                if self.emptied
-            ]
-            if self.settings:
-                settings = json.dumps(backend.saved_settings(), separators=(",", ":"), allow_nan=False)
+        # An object a reset has since dropped is not written back
+        devices = [(i, d) for i, d in self.devices.items() if backend.devices.get(i) is d]
+        tasks = [(i, t) for i, t in self.tasks.items() if backend.tasks.get(i) is t]
+        statements: list[_Statement] = [
+            (f"DELETE FROM {table} WHERE account_id = ? AND region = ?", [key]) for table in _TABLES if self.emptied
+        ]
+        if self.settings:
+            settings = _row("backends", "", backend.saved_settings)
+            if settings == _FRESH_SETTINGS:
+                statements.append((_DELETE_SETTINGS, [key]))
+            else:
                 statements.append((_UPSERT["backends"], [(*key, settings)]))
-            statements.append((_UPSERT["devices"], _rows(backend, devices)))
-            statements.append((_UPSERT["tasks"], _rows(backend, tasks)))
+        statements.append((_UPSERT["devices"], [(*key, i, _row("devices", i, d.saved)) for i, d in devices]))
+        statements.append((_UPSERT["tasks"], [(*key, i, _row("tasks", i, t.saved)) for i, t in tasks]))
         return statements
 
 
@@ -344,6 +493,57 @@ def _create(path: Path, sync: str) -> sqlite3.Connection:
     return connection
 
 
+# The files of one database as (st_dev, st_ino), None for a missing one: the database, its -wal, its -shm
+_Files = tuple[tuple[int, int] | None, ...]
+_FILE_NAMES = ("database", "-wal", "-shm")
+
+
+def _files_at(path: Path) -> _Files:
+    found: list[tuple[int, int] | None] = []
+    for name in (str(path), f"{path}-wal", f"{path}-shm"):
+        try:
+            status = os.stat(name)
+        except FileNotFoundError:
+            found.append(None)
+        else:
+            found.append((status.st_dev, status.st_ino))
+    return tuple(found)
+
+
+# Undoing a change that cannot be saved: memory goes back to what is on disk.
+# models has no step for this, so these set the fields its restore constructors set.
+
+
+def _retag(backend: SnowDeviceManagementBackend, arn: str, tags: dict[str, str] | None) -> None:
+    backend.tagger.delete_all_tags_for_resource(arn)
+    if tags:
+        backend.tagger.tag_resource(arn, [{"Key": key, "Value": value} for key, value in tags.items()])
+
+
+def _restore_device(backend: SnowDeviceManagementBackend, device: ManagedDevice, committed: str) -> None:
+    """The device as its committed row holds it; its queue and running work stay (tasks are saved apart)."""
+    saved = _checked_device(_strict_json(committed), f"managed device {device.managed_device_id}")
+    restored = ManagedDevice.restore(backend, saved)
+    for field in ("document", "instances", "takes_work_before_cancel", "online", "outcome_weights", "polls", "paced_from"):
+        setattr(device, field, getattr(restored, field))
+    _retag(backend, device.arn, saved["device"].get("tags"))
+
+
+def _drop_device(backend: SnowDeviceManagementBackend, device: ManagedDevice) -> bool:
+    """Forget a device that was never committed; False (nothing done) if a task names it."""
+    if any(execution.device is device for task in backend.tasks.values() for execution in task.executions):
+        return False
+    backend.devices.pop(device.managed_device_id, None)
+    if device in backend._device_order:
+        backend._device_order.remove(device)
+    _retag(backend, device.arn, None)
+    return True
+
+
+def _restore_settings(backend: SnowDeviceManagementBackend, committed: str | None) -> None:
+    _apply_settings(backend, _checked_settings(_strict_json(committed or _FRESH_SETTINGS), "saved settings"))
+
+
 class StateStore:
     """The database of one server's state, holding the lock on it while the server runs."""
 
@@ -352,11 +552,17 @@ class StateStore:
         self.loaded = loaded
         self._lock_file = lock
         self._connection = connection
+        # A read makes SQLite open (and create) the -wal and -shm: from here on they are the ones in use
+        connection.execute("SELECT count(*) FROM meta").fetchone()
+        self._files = _files_at(path)
         self._write_lock = threading.Lock()
         self._pending_lock = threading.Lock()
-        self._pending: dict[tuple[str, str], _Changes] = {}
-        # Whether the current thread's request changed anything since its last flush
-        self._thread = threading.local()
+        self._pending: dict[_Key, _Changes] = {}
+        # Backends that have (or may have) rows: only their reset has to reach the file
+        self._saved_keys: set[_Key] = set(loaded.backends) if loaded is not None else set()
+        # Why every write is refused from now on, once the file is no longer safe to write
+        self._refusal: str | None = None
+        self._threads = threading.local()
 
     @classmethod
     def open(cls, given: str | Path, sync: str = "normal") -> "StateStore":
@@ -369,68 +575,180 @@ class StateStore:
         try:
             loaded = _read(given, path)
             if loaded is not None and not _is_database(path):
-                _convert(path, loaded, sync)
+                lock = _convert(path, loaded, sync, lock)
             connection = _connect(path, sync) if loaded is not None else _create(path, sync)
+            return cls(path, lock, connection, loaded)
         except sqlite3.Error as error:
             os.close(lock)
             raise StateFileError(f"{given}: cannot write state: {error}") from None
         except BaseException:
             os.close(lock)
             raise
-        return cls(path, lock, connection, loaded)
 
     def install(self) -> None:
         """Make the loaded backends the running state, and write every later change through."""
         if self.loaded is not None:
             for (account_id, region), backend in self.loaded.backends.items():
-                snowdevicemanagement_backends[account_id][region] = backend
+                models.snowdevicemanagement_backends[account_id][region] = backend
         models.change_listener = self._note
 
+    def _ticket(self) -> _Ticket:
+        ticket = getattr(self._threads, "ticket", None)
+        if ticket is None:
+            ticket = self._threads.ticket = _Ticket()
+        return ticket
+
     def _note(self, backend: SnowDeviceManagementBackend, resource: Any) -> None:
-        self._thread.changed = True
         key = (backend.account_id, backend.region_name)
+        ticket = self._ticket()
         with self._pending_lock:
             changes = self._pending.get(key)
+            if resource is None and changes is None and key not in self._saved_keys:
+                return  # a new, empty backend: nothing that a restart would not build again
+            ticket.changed = True
             if changes is None:
                 changes = self._pending[key] = _Changes(backend)
             elif changes.backend is not backend:
                 # moto's reset drops its backends; a new one for the same account and region replaces it
                 changes.backend = backend
-            changes.note(resource)
+            changes.note(resource, ticket)
 
     def flush(self, write_request: bool = True) -> None:
         """Commit every change noted so far, before the calling request is answered.
 
-        If that fails, the changes stay noted (for the next flush to try again), and StateWriteError is
-        raised for a write request or one whose thread changed something: a read that changed nothing
-        goes on. (A write request that changed nothing, e.g. a repeated clientToken, may answer with
-        what is not saved yet.)
+        A read whose thread changed nothing returns at once: no lock, no disk. Otherwise every pending
+        change is written (other threads' too). If the write fails, the changes stay noted for the next
+        flush, and StateWriteError is raised for a write request or one whose thread changed something.
+        If this thread's own change could not be saved (and was undone), StateWriteError is raised too.
         """
-        mine, self._thread.changed = getattr(self._thread, "changed", False), False
+        ticket = self._ticket()
+        mine = ticket.changed
+        if not (mine or write_request or ticket.failure):
+            return
+        ticket.changed = False
         try:
             self._write_pending()
         except StateWriteError:
+            ticket.failure = None
             if mine or write_request:
                 raise
+            return
+        failure, ticket.failure = ticket.failure, None
+        if failure is not None:
+            raise StateWriteError(failure)
 
     def _write_pending(self) -> None:
         with self._write_lock:
+            if self._refusal is not None:
+                raise StateWriteError(self._refusal)
             with self._pending_lock:
                 pending, self._pending = self._pending, {}
+                # Before the commit: a reset of one of these backends from now on must reach the file
+                self._saved_keys.update(pending)
             if not pending:
                 return
             try:
-                statements = [statement for changes in pending.values() for statement in changes.statements()]
+                statements = [statement for changes in pending.values() for statement in self._statements(changes)]
                 _commit(self._connection, statements)
-            except (sqlite3.Error, OSError) as error:
+            except BaseException as error:
                 self._note_again(pending)
-                raise StateWriteError(f"cannot write state to {self.path}: {error}") from None
+                if not isinstance(error, Exception):
+                    raise
+                reason = str(error).splitlines()[0] if str(error) else type(error).__name__
+                raise StateWriteError(f"cannot write state to {self.path}: {reason}") from None
+            self._check_files()
 
-    def _note_again(self, pending: dict[tuple[str, str], _Changes]) -> None:
+    def _statements(self, changes: _Changes) -> list[_Statement]:
+        """The statements for one backend's changes, leaving out (and undoing) what cannot be saved."""
+        backend = changes.backend
+        with backend.lock:
+            # Each round leaves one object out, so this ends
+            while True:
+                try:
+                    return changes.statements()
+                except _Unsaveable as unsaveable:
+                    self._undo(changes, unsaveable)
+
+    def _undo(self, changes: _Changes, unsaveable: _Unsaveable) -> None:
+        """Put memory back to the object's last committed row, and fail the requests that changed it."""
+        backend, table, resource_id = changes.backend, unsaveable.table, unsaveable.resource_id
+        what = {"backends": "the settings", "devices": f"managed device {resource_id}", "tasks": f"task {resource_id}"}[table]
+        message = f"cannot save {what} of {backend.account_id}/{backend.region_name}: {unsaveable.reason}"
+        try:
+            undone = self._put_back(backend, table, resource_id)
+        except Exception:  # a committed row this store wrote should always read back
+            undone = False
+        failed = changes.forget(table, resource_id)
+        if not undone:
+            self._refuse(f"{message}; it cannot be undone, so every later write is refused")
+            if table == "devices":
+                # A task naming a device the file does not hold would make the file unloadable
+                for task_id in [i for i, t in changes.tasks.items() if resource_id in t.targets]:
+                    failed |= changes.forget("tasks", task_id)
+        for ticket in failed:
+            ticket.failure = message
+
+    def _put_back(self, backend: SnowDeviceManagementBackend, table: str, resource_id: str) -> bool:
+        """The object as its committed row holds it (dropped if it has none); False if it cannot be."""
+        key = (backend.account_id, backend.region_name)
+        arguments = key if table == "backends" else (*key, resource_id)
+        committed = self._connection.execute(_COMMITTED[table], arguments).fetchone()
+        if table == "backends":
+            _restore_settings(backend, committed[0] if committed else None)
+            return True
+        if table == "devices" and committed is not None:
+            _restore_device(backend, backend.devices[resource_id], committed[0])
+            return True
+        if table == "devices":
+            return _drop_device(backend, backend.devices[resource_id])
+        # models has no way back for a task: its executions sit in its devices' queues
+        return False
+
+    def _note_again(self, pending: dict[_Key, _Changes]) -> None:
         with self._pending_lock:
             for key, earlier in pending.items():
                 later = self._pending.get(key)
                 self._pending[key] = earlier if later is None else earlier.absorb(later)
+
+    def _check_files(self) -> None:
+        """Refuse every later write if the database or its journal at the path is not the one opened."""
+        found = _files_at(self.path)
+        if found == self._files:
+            return
+        changed = [name for name, now, then in zip(_FILE_NAMES, found, self._files) if now != then]
+        if found[0] == self._files[0]:
+            # Only the journal went: fold what was committed into the database, which is still the file
+            try:
+                self._connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            except sqlite3.Error:
+                pass
+        self._refuse(
+            f"the state file {self.path} was removed or replaced while the server ran "
+            f"({', '.join(changed)} not the one opened): writes are refused until the server is restarted"
+        )
+        assert self._refusal is not None
+        raise StateWriteError(self._refusal)
+
+    def _refuse(self, reason: str) -> None:
+        if self._refusal is None:
+            self._refusal = reason
+            print(f"moto-snowdevice-server: {reason}", file=sys.stderr, flush=True)
+
+    def reset(self) -> None:
+        """Forget every saved row and every pending change: moto's reset emptied memory, so is the store."""
+        with self._write_lock:
+            if self._refusal is not None:
+                raise StateWriteError(self._refusal)
+            with self._pending_lock:
+                self._pending = {}
+                saved_keys, self._saved_keys = self._saved_keys, set()
+            try:
+                _commit(self._connection, [(f"DELETE FROM {table}", [()]) for table in _TABLES])
+            except Exception as error:
+                with self._pending_lock:
+                    self._saved_keys |= saved_keys
+                raise StateWriteError(f"cannot write state to {self.path}: {error}") from None
+            self._check_files()
 
     def close(self) -> None:
         """Stop writing through and release the database and its lock."""
@@ -441,15 +759,16 @@ class StateStore:
 
 
 def _take_lock(given: str | Path, path: Path) -> int:
-    """The lock file beside the state, held with flock for as long as this process runs."""
+    """The state file itself (created empty if missing), held with flock for as long as this process runs.
+
+    flock follows the file, not its name: any path to a file another server holds is refused.
+    """
     if path.exists() and not path.is_file():
         raise StateFileError(f"{given}: not a regular file")
     if not path.parent.is_dir():
         raise StateFileError(f"{given}: {path.parent} is not a directory")
     try:
-        if path.exists():
-            os.close(os.open(path, os.O_RDWR))
-        lock = os.open(f"{path}.lock", os.O_RDWR | os.O_CREAT, 0o644)
+        lock = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
     except OSError as error:
         raise StateFileError(f"{given}: cannot write there: {error.strerror}") from None
     try:
@@ -457,6 +776,10 @@ def _take_lock(given: str | Path, path: Path) -> int:
     except BlockingIOError:
         os.close(lock)
         raise StateFileError(f"{given}: another moto-snowdevice-server is using this state file") from None
+    opened, now = os.fstat(lock), os.stat(path)
+    if (opened.st_dev, opened.st_ino) != (now.st_dev, now.st_ino):
+        os.close(lock)
+        raise StateFileError(f"{given}: the file was replaced while it was being opened")
     return lock
 
 
@@ -507,14 +830,26 @@ def write_database(path: Path, backends: Iterable[SnowDeviceManagementBackend], 
         connection.close()
 
 
-def _convert(path: Path, loaded: _Loaded, sync: str) -> None:
-    """Replace a format 1 JSON file by a database of the same state, keeping the JSON as FILE.v1.json."""
+def _convert(path: Path, loaded: _Loaded, sync: str, lock: int) -> int:
+    """Replace a format 1 JSON file by a database of the same state, keeping the JSON as FILE.v1.json.
+
+    Returns the lock on the new file, taken before it replaces the old one (whose lock is released).
+    """
     handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
     os.close(handle)
+    new_lock = None
     try:
         write_database(Path(temporary), loaded.backends.values(), sync)
+        new_lock = os.open(temporary, os.O_RDWR | os.O_CLOEXEC)
+        fcntl.flock(new_lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
         shutil.copy2(path, f"{path}.v1.json")
         os.replace(temporary, path)
+    except BaseException:
+        if new_lock is not None:
+            os.close(new_lock)
+        raise
     finally:
         for leftover in (temporary, f"{temporary}-wal", f"{temporary}-shm"):
             Path(leftover).unlink(missing_ok=True)
+    os.close(lock)
+    return new_lock
