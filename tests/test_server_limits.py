@@ -35,7 +35,9 @@ def read_response(sock: socket.socket) -> tuple[int, dict[str, str], bytes]:
         data += chunk
     head, _, body = data.partition(b"\r\n\r\n")
     lines = head.decode("latin-1").split("\r\n")
-    headers = dict((name.strip().lower(), value.strip()) for name, _, value in (line.partition(":") for line in lines[1:]))
+    headers = dict(
+        (name.strip().lower(), value.strip()) for name, _, value in (line.partition(":") for line in lines[1:])
+    )
     length = int(headers.get("content-length", "0"))
     while len(body) < length:
         chunk = sock.recv(65536)
@@ -60,7 +62,9 @@ def assert_json_error(response: tuple[int, dict[str, str], bytes], status: int, 
 
 
 def assert_still_serving(url: str) -> None:
-    status, _, body = exchange(url, b"GET /tasks HTTP/1.1\r\nHost: x\r\n" + SIGNED.encode() + b"Connection: close\r\n\r\n")
+    status, _, body = exchange(
+        url, b"GET /tasks HTTP/1.1\r\nHost: x\r\n" + SIGNED.encode() + b"Connection: close\r\n\r\n"
+    )
     assert status == 200 and "tasks" in json.loads(body)
 
 
@@ -78,6 +82,31 @@ def test_a_declared_body_over_the_limit_is_refused_with_413_before_it_is_sent(
         sock.sendall(f"{headers}Content-Length: {MAX_BODY_BYTES + 1}\r\n\r\n".encode())
         assert_json_error(read_response(sock), 413, code)
     assert_still_serving(sdm_server_url)
+
+
+@pytest.mark.parametrize("path", ["/task", CONTROL_FLEET], ids=["service-route", "control-route"])
+def test_expect_100_continue_over_the_limit_is_answered_413_at_once_without_100_continue(
+    sdm_server_url: str, path: str
+) -> None:
+    head = f"POST {path} HTTP/1.1\r\nHost: x\r\n{SIGNED}Content-Type: application/json\r\nExpect: 100-continue\r\n"
+    with socket.create_connection(address(sdm_server_url), timeout=60) as sock:
+        # The client waits for 100 Continue before sending the body: the refusal must come instead
+        sock.sendall(f"{head}Content-Length: {2 * MAX_BODY_BYTES}\r\n\r\n".encode())
+        assert_json_error(read_response(sock), 413, "RequestEntityTooLargeException")
+    assert_still_serving(sdm_server_url)
+
+
+def test_expect_100_continue_within_the_limit_is_invited_and_then_answered(sdm_server_url: str) -> None:
+    body = json.dumps({"targets": ["smd-nothere00000000"], "command": {"reboot": {}}}).encode()
+    head = f"POST /task HTTP/1.1\r\nHost: x\r\n{SIGNED}Expect: 100-continue\r\nContent-Length: {len(body)}\r\n\r\n"
+    with socket.create_connection(address(sdm_server_url), timeout=60) as sock:
+        sock.sendall(head.encode())
+        invited = read_response(sock)
+        sock.sendall(body)
+        answered = read_response(sock)
+
+    assert invited[0] == 100
+    assert_json_error(answered, 404, "ResourceNotFoundException")
 
 
 @pytest.mark.parametrize(
