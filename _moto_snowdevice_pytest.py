@@ -15,6 +15,7 @@ is first used. Users import these names from `moto_snowdevice.pytest_plugin`.
 Nothing is shared between pytest-xdist workers: each starts its own server on a port the OS picks.
 """
 
+import contextlib
 import os
 import re
 import signal
@@ -38,7 +39,8 @@ _checking_was = pytest.StashKey[tuple[str | None]]()
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
-    try:
+    # ValueError: added already, by a conftest naming moto_snowdevice.pytest_plugin beside the entry point
+    with contextlib.suppress(ValueError):
         parser.getgroup("moto-snowdevice").addoption(
             _CHECK_OPTION,
             action="store_true",
@@ -46,8 +48,6 @@ def pytest_addoption(parser: pytest.Parser) -> None:
             help="check every snow-device-management response against its operation's JSON Schema, "
             f"in-process and in mock servers started from the tests (as {_CHECK_VARIABLE}=1 does)",
         )
-    except ValueError:
-        pass  # added already: a conftest named moto_snowdevice.pytest_plugin beside the entry point
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -123,7 +123,8 @@ class MockServerProcess:
 
     Entering waits until it listens and sets `url`; leaving (or `stop()`) sends SIGTERM (or the given
     signal) and waits, leaving the exit status in `returncode`. Its log goes to a temporary file, so
-    a full pipe never stalls it.
+    a full pipe never stalls it. Its standard input is a pipe from this process, and the server stops
+    when that pipe ends: a process that ends without stopping it (killed, crashed) takes it along.
     """
 
     def __init__(self, *arguments: str, env: dict[str, str] | None = None):
@@ -137,7 +138,9 @@ class MockServerProcess:
     def __enter__(self) -> "MockServerProcess":
         self._log = tempfile.TemporaryFile(mode="w+")
         self._process = subprocess.Popen(
-            [sys.executable, "-m", "moto_snowdevice", "--port", "0", *self.arguments],
+            [sys.executable, "-m", "moto_snowdevice", "--port", "0", "--stop-on-stdin-eof", *self.arguments],
+            # Never written to: the kernel closes it when this process ends, however it ends
+            stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=self._log,
             text=True,
@@ -162,8 +165,9 @@ class MockServerProcess:
             except subprocess.TimeoutExpired:
                 process.kill()
                 self.returncode = process.wait()
-            if process.stdout is not None:
-                process.stdout.close()
+            for pipe in (process.stdin, process.stdout):
+                if pipe is not None:
+                    pipe.close()
             self._log.close()
         return self.returncode  # type: ignore[return-value]
 
