@@ -177,3 +177,195 @@ def test_the_arn_prefix_iam_is_given_before_a_backend_exists_is_the_backends_own
     prefix = arn_prefix(PROBED_ACCOUNT, region)
 
     assert prefix == snowdevicemanagement_backends[PROBED_ACCOUNT][region].arn_prefix
+
+
+# Item 2: no number the model cannot carry
+
+
+@pytest.mark.parametrize(
+    "value", [math.nan, math.inf, -math.inf, float("1e999"), 10**400, -(10**400), LATEST + 1, EARLIEST - 1]
+)
+def test_a_timestamp_that_is_not_a_finite_instant_a_datetime_holds_is_refused_naming_the_field(value: Any) -> None:
+    with pytest.raises(InvalidInput, match=r"at 'device\.lastUpdatedAt'"):
+        DEVICE_CHECK({"lastUpdatedAt": value}, "device")
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.floats(min_value=EARLIEST, max_value=LATEST) | st.integers(min_value=EARLIEST, max_value=LATEST))
+def test_a_timestamp_a_datetime_holds_is_kept_as_epoch_seconds(value: float) -> None:
+    assert DEVICE_CHECK({"lastReachedOutAt": value}, "device") == {"lastReachedOutAt": float(value)}
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.integers())
+def test_a_long_is_accepted_exactly_when_it_fits_64_signed_bits(value: int) -> None:
+    document = {"deviceCapacities": [{"name": "vCPU", "total": value}]}
+    low, high = LONG_RANGE
+    if low <= value <= high:
+        assert DEVICE_CHECK(document, "device")["deviceCapacities"][0]["total"] == value
+    else:
+        with pytest.raises(InvalidInput, match=r"at 'device\.deviceCapacities\.1\.member\.total'"):
+            DEVICE_CHECK(document, "device")
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.integers())
+def test_an_integer_is_accepted_exactly_when_it_fits_32_signed_bits(value: int) -> None:
+    low, high = INTEGER_RANGE
+    if low <= value <= high:
+        assert INSTANCE_CHECK({"amiLaunchIndex": value}, "instance") == {"amiLaunchIndex": value}
+    else:
+        with pytest.raises(InvalidInput, match=r"at 'instance\.amiLaunchIndex'"):
+            INSTANCE_CHECK({"amiLaunchIndex": value}, "instance")
+
+
+@pytest.mark.parametrize("value", [math.nan, math.inf, 1.5])
+def test_a_long_that_is_no_integer_is_refused_naming_the_field(value: float) -> None:
+    with pytest.raises(InvalidInput, match=r"at 'device\.deviceCapacities\.1\.member\.used'"):
+        DEVICE_CHECK({"deviceCapacities": [{"used": value}]}, "device")
+
+
+@pytest.mark.parametrize("value", [10**400, 2**31])
+def test_max_results_out_of_range_in_the_query_is_refused_with_400_naming_it(aws: None, value: int) -> None:
+    response = raw("GET", f"/tasks?maxResults={value}")
+
+    assert_json_error(response, 400, "ValidationException", "'maxResults'")
+
+
+def test_a_device_whose_document_holds_nan_is_answered_with_a_json_500_never_bare_nan(aws: None) -> None:
+    device_id = moto_snowdevice.add_device()
+    device = snowdevicemanagement_backends[DEFAULT_ACCOUNT_ID][REGION].devices[device_id]
+    # A value no check let in, planted behind the model's back
+    device.document["lastReachedOutAt"] = math.nan
+
+    response = raw("POST", f"/managed-device/{device_id}/describe")
+
+    assert_json_error(response, 500, "InternalServerException", "response mismatch")
+
+
+# Item 4: one parse of the request for IAM and the handler; a parameter given twice is refused
+
+
+@pytest.fixture
+def two_tasks(aws: None, device: str) -> list[str]:
+    sdm = boto3.client(SERVICE, region_name=REGION)
+    return [sdm.create_task(targets=[device], command=REBOOT)["taskId"] for _ in range(2)]
+
+
+@pytest.mark.parametrize(
+    ("path", "member"),
+    [
+        ("/executions?taskId={b}&taskId={a}", "taskId"),
+        ("/executions?taskId={a}&taskId={a}", "taskId"),
+        ("/executions?taskId={a}&state=QUEUED&state=QUEUED", "state"),
+        ("/tasks?state=IN_PROGRESS&state=CANCELED", "state"),
+        ("/tasks?maxResults=1&maxResults=2", "maxResults"),
+        ("/executions?task%49d={b}&taskId={a}", "taskId"),
+        ("/managed-devices?jobId=a&jobId=b", "jobId"),
+    ],
+)
+def test_a_singular_query_parameter_given_twice_is_refused_with_400_naming_it(
+    two_tasks: list[str], path: str, member: str
+) -> None:
+    a, b = two_tasks
+
+    response = raw("GET", path.format(a=a, b=b))
+
+    assert_json_error(response, 400, "ValidationException", f"'{member}'", "given once")
+
+
+def test_tag_keys_stay_repeatable_in_untag_resource(aws: None, device: str) -> None:
+    sdm = boto3.client(SERVICE, region_name=REGION)
+    sdm.tag_resource(resourceArn=device_arn(device), tags={"a": "1", "b": "2", "c": "3"})
+
+    response = raw("DELETE", f"/tags/{quote(device_arn(device), safe='')}?tagKeys=a&tagKeys=b")
+
+    assert response.status_code == 200, response.text
+    assert sdm.list_tags_for_resource(resourceArn=device_arn(device))["tags"] == {"c": "3"}
+
+
+def test_a_json_key_given_twice_is_refused_with_400(aws: None, device: str) -> None:
+    body = '{"targets": ["%s"], "command": {"reboot": {}}, "description": "a", "description": "b"}' % device
+
+    response = raw("POST", "/task", body)
+
+    assert_json_error(response, 400, "ValidationException", "'description'", "more than once")
+    assert boto3.client(SERVICE, region_name=REGION).list_tasks()["tasks"] == []
+
+
+def encoded(text: str) -> str:
+    """Every character percent-encoded, as a client may send it and the service must read it."""
+    return "".join(f"%{byte:02X}" for byte in text.encode())
+
+
+def variants(task: dict[str, str], device: dict[str, str]) -> Iterator[tuple[str, str, Any]]:
+    """Every operation, its parameters duplicated, reordered and percent-encoded, naming A and B."""
+    a, b, da, db = task["a"], task["b"], device["a"], device["b"]
+    for t in (a, encoded(a), b):
+        yield "POST", f"/task/{t}", None
+        yield "POST", f"/task/{t}/cancel", None
+        for d in (da, encoded(da), db):
+            yield "POST", f"/task/{t}/execution/{d}", None
+    for first, second in ((b, a), (a, b)):
+        for key in ("taskId", "task%49d", encoded("taskId")):
+            yield "GET", f"/executions?{key}={first}&taskId={second}", None
+            yield "GET", f"/executions?taskId={first}&{key}={second}", None
+        yield "GET", f"/executions?taskId={encoded(first)}&taskId={second}", None
+    for d in (da, encoded(da), db):
+        yield "POST", f"/managed-device/{d}/describe", None
+        yield "GET", f"/managed-device/{d}/resources?type=AWS::EC2::Instance&type=AWS::EC2::Instance", None
+        yield "GET", f"/managed-device/{d}/resources", None
+        yield "POST", f"/managed-device/{d}/resources/ec2/describe", {"instanceIds": ["s.i-1"]}
+    for arn in (task_arn(a), task_arn(b), device_arn(da), device_arn(db)):
+        for path_arn in (quote(arn, safe=""), encoded(arn)):
+            yield "GET", f"/tags/{path_arn}", None
+            yield "POST", f"/tags/{path_arn}", {"tags": {"probe": "1"}}
+            yield "DELETE", f"/tags/{path_arn}?tagKeys=owner&tagKeys=owner", None
+    yield "POST", "/task", {"targets": [db], "command": REBOOT}
+    yield "GET", "/tasks?state=IN_PROGRESS&state=IN_PROGRESS", None
+    yield "GET", "/managed-devices", None
+
+
+# The setup: two CreateTask calls and a TagResource before the IAM setup
+@set_initial_no_auth_action_count(3 + IAM_SETUP)
+def test_under_a_policy_scoped_to_task_a_and_device_a_no_request_is_answered_about_b(aws: None) -> None:
+    sdm = boto3.client(SERVICE, region_name=REGION)
+    devices = {"a": moto_snowdevice.add_device(), "b": moto_snowdevice.add_device()}
+    tasks = {
+        name: sdm.create_task(targets=[devices[name]], command=REBOOT, tags={"owner": name})["taskId"]
+        for name in ("a", "b")
+    }
+    sdm.tag_resource(resourceArn=device_arn(devices["b"]), tags={"owner": "b"})
+    allowed = [task_arn(tasks["a"]), device_arn(devices["a"])]
+    credentials = iam_user_keys([{"Effect": "Allow", "Action": "snow-device-management:*", "Resource": allowed}])
+    answered = set()
+
+    for method, path, body in variants(tasks, devices):
+        response = signed(credentials, method, path, body)
+        assert response.status_code != 500, (method, path, response.text[:300])
+        answered.add(response.status_code)
+        if response.status_code == 200:
+            assert tasks["b"] not in response.text and devices["b"] not in response.text, (method, path)
+
+    assert {200, 403} <= answered
+    backend = snowdevicemanagement_backends[DEFAULT_ACCOUNT_ID][REGION]
+    assert backend.tasks[tasks["b"]].state == "IN_PROGRESS"
+    assert backend.tags_of(task_arn(tasks["b"])) == {"owner": "b"}
+    assert backend.tags_of(device_arn(devices["b"])) == {"owner": "b"}
+    assert len(backend.tasks) == 2
+
+
+# The setup: two CreateTask calls before the IAM setup
+@set_initial_no_auth_action_count(2 + IAM_SETUP)
+def test_list_executions_naming_task_b_then_task_a_is_not_answered_with_task_bs_executions(aws: None) -> None:
+    sdm = boto3.client(SERVICE, region_name=REGION)
+    device = moto_snowdevice.add_device()
+    a, b = (sdm.create_task(targets=[device], command=REBOOT)["taskId"] for _ in range(2))
+    allowed = {"Effect": "Allow", "Action": "snow-device-management:ListExecutions", "Resource": task_arn(a)}
+    credentials = iam_user_keys([allowed])
+
+    response = signed(credentials, "GET", f"/executions?taskId={b}&taskId={a}")
+
+    assert response.status_code in (400, 403), response.text
+    assert b not in response.text
+    assert signed(credentials, "GET", f"/executions?taskId={a}").json()["executions"][0]["taskId"] == a
