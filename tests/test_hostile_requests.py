@@ -369,3 +369,61 @@ def test_list_executions_naming_task_b_then_task_a_is_not_answered_with_task_bs_
     assert response.status_code in (400, 403), response.text
     assert b not in response.text
     assert signed(credentials, "GET", f"/executions?taskId={a}").json()["executions"][0]["taskId"] == a
+
+
+# Item 8: JSON nested too deeply, and the 500s of this layer
+
+
+def nested_task_body(field: str, depth: int) -> str:
+    return '{"targets": ["x"], "command": {"reboot": {}}, "%s": %s}' % (field, "[" * depth + "]" * depth)
+
+
+@pytest.mark.parametrize("field", ["description", "tags", "targets"])
+def test_json_nested_near_the_interpreters_limit_or_beyond_is_refused_with_400(aws: None, field: str) -> None:
+    # Somewhere below 1,000 levels (where depends on the caller's stack) json.loads still succeeds and
+    # describing the value in the message once did not
+    for depth in [*range(800, 1010), 5000, 100_000]:
+        response = raw("POST", "/task", nested_task_body(field, depth))
+
+        assert_json_error(response, 400, "ValidationException")
+
+
+def test_a_value_nested_too_deeply_to_dump_is_still_described() -> None:
+    value: Any = []
+    for _ in range(100_000):
+        value = [value]
+
+    assert _describe(value) == "a list nested too deeply to show"
+
+
+def test_json_nested_near_the_interpreters_limit_gets_a_json_400_from_the_server(sdm_server_url: str) -> None:
+    # A server thread's stack differs from the test's: a range around it, each answered with a 400
+    for depth in range(940, 1000):
+        response = requests.post(
+            f"{sdm_server_url}/task", data=nested_task_body("description", depth), headers=SIGNED_HEADER, timeout=30
+        )
+
+        assert_json_error(response, 400, "ValidationException")
+
+
+def test_a_server_answer_that_breaks_its_schema_is_an_internal_server_exception_saying_response_mismatch(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from werkzeug.test import Client
+
+    from moto_snowdevice import _schemas
+    from moto_snowdevice._server import SnowDeviceManagementApplication
+    from moto_snowdevice.responses import SnowDeviceManagementResponse
+
+    broken = {"tasks": [{"taskArn": task_arn("st-1")}]}
+    monkeypatch.setattr(SnowDeviceManagementResponse, "list_tasks", lambda self: broken)
+    checking = _schemas.checking_responses()
+    moto_snowdevice.check_responses(True)
+    try:
+        response = Client(SnowDeviceManagementApplication()).get("/tasks", headers=SIGNED_HEADER)
+    finally:
+        moto_snowdevice.check_responses(checking)
+
+    assert response.status_code == 500
+    assert response.headers["x-amzn-ErrorType"] == "InternalServerException"
+    assert response.get_json()["message"].startswith("response mismatch: ListTasks response does not match")
