@@ -27,11 +27,10 @@ import requests
 from aiobotocore.config import AioConfig
 from aiobotocore.session import get_session
 from moto import mock_aws
+from run import per_call_seconds, print_table, report
 
 import moto_snowdevice
 from moto_snowdevice.pytest_plugin import MockServerProcess
-
-from run import per_call_seconds, print_table, report
 
 REGION = "us-east-1"
 SERVICE = "snow-device-management"
@@ -123,9 +122,7 @@ async def _measure(url: str, remote_device: str, mock: Any, calls: int) -> dict[
     local_device = moto_snowdevice.add_device()
     sync = boto3.client(SERVICE, region_name=REGION)
     local_context = session.create_client(SERVICE, region_name=REGION, config=config)
-    remote_context = session.create_client(
-        SERVICE, region_name=REGION, endpoint_url=url, config=config, **CREDENTIALS
-    )
+    remote_context = session.create_client(SERVICE, region_name=REGION, endpoint_url=url, config=config, **CREDENTIALS)
     async with local_context as local, remote_context as remote:
         local_task = (await local.create_task(targets=[local_device], command=REBOOT))["taskId"]
         mock.stop(remove_data=False)

@@ -38,6 +38,7 @@ import time
 import tracemalloc
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -75,9 +76,7 @@ def per_call_seconds(call: Callable[[], Any], calls: int) -> float:
     return (time.perf_counter() - started) / calls
 
 
-def interleaved(
-    candidates: dict[str, Callable[[], Any]], mock: Any, calls: int, rounds: int = 5
-) -> dict[str, float]:
+def interleaved(candidates: dict[str, Callable[[], Any]], mock: Any, calls: int, rounds: int = 5) -> dict[str, float]:
     """Median seconds per call of each candidate, measured in alternating rounds against noise.
 
     Candidates named "... floor" run with the mock stopped (its data kept): inside mock_aws moto's
@@ -156,7 +155,12 @@ def bench_per_call(calls: int) -> None:
         )
     for operation in ("DescribeTask", "CreateTask", "CancelTask", "ListTasks"):
         ours, floor = results[operation], results[f"{operation} floor"]
-        report("per call", f"{operation} / floor", f"{ours / floor:.2f}x ({ours * 1e6:.0f} us vs {floor * 1e6:.0f} us)", "<= 1.5x")
+        report(
+            "per call",
+            f"{operation} / floor",
+            f"{ours / floor:.2f}x ({ours * 1e6:.0f} us vs {floor * 1e6:.0f} us)",
+            "<= 1.5x",
+        )
     ivs_time = results["IVS GetChannel (moto)"]
     report(
         "per call",
@@ -189,11 +193,12 @@ def bench_pagination(small: int) -> None:
                 ("ListDevices", "devices", {}),
             ):
                 paginator = sdm.get_paginator(operation[0].lower() + re.sub(r"([A-Z])", r"_\1", operation[1:]).lower())
-                seconds, count = _walk(lambda: paginator.paginate(PaginationConfig=config, **arguments), key)
+                pages = partial(paginator.paginate, PaginationConfig=config, **arguments)
+                seconds, count = _walk(pages, key)
                 assert count >= size, (operation, count, size)
                 timings[operation][size] = seconds
             seconds = min(
-                per_call_seconds(lambda: sdm.list_executions(taskId=probe, maxResults=100), 50) for _ in range(3)
+                per_call_seconds(partial(sdm.list_executions, taskId=probe, maxResults=100), 50) for _ in range(3)
             )
             timings["ListExecutions"][size] = seconds
     for operation, by_size in timings.items():
@@ -205,7 +210,9 @@ def bench_pagination(small: int) -> None:
         )
         before, after = by_size[small], by_size[small * 10]
         unit, scale = ("ms", 1e3) if operation != "ListExecutions" else ("us", 1e6)
-        report("pagination", what, f"{growth:.1f}x ({before * scale:.0f} {unit} -> {after * scale:.0f} {unit})", "<= 13x")
+        report(
+            "pagination", what, f"{growth:.1f}x ({before * scale:.0f} {unit} -> {after * scale:.0f} {unit})", "<= 13x"
+        )
 
 
 def bench_memory(tasks: int) -> None:
@@ -224,7 +231,12 @@ def bench_memory(tasks: int) -> None:
         after = tracemalloc.take_snapshot()
         tracemalloc.stop()
         retained = sum(stat.size_diff for stat in after.compare_to(before, "filename"))
-    report("memory", f"retained bytes per task with one target ({tasks} created through boto3)", f"{retained / tasks:.0f} B", "<= 2048 B")
+    report(
+        "memory",
+        f"retained bytes per task with one target ({tasks} created through boto3)",
+        f"{retained / tasks:.0f} B",
+        "<= 2048 B",
+    )
 
 
 def _free_port() -> int:
@@ -258,11 +270,7 @@ def _client_process(job: tuple[str, str, str, float, float]) -> tuple[list[float
     url, service, ident, start_at, seconds = job
     config = Config(retries={"max_attempts": 1})
     client = boto3.client(service, region_name=REGION, endpoint_url=url, config=config, **CREDENTIALS)
-    call = (
-        (lambda: client.get_channel(arn=ident))
-        if service == "ivs"
-        else (lambda: client.describe_task(taskId=ident))
-    )
+    call = (lambda: client.get_channel(arn=ident)) if service == "ivs" else (lambda: client.describe_task(taskId=ident))
     for _ in range(20):
         with contextlib.suppress(Exception):  # a warm-up call that fails is not measured
             call()
@@ -307,9 +315,10 @@ def bench_server(seconds: float) -> None:
 
 def _measure_server(seconds: float) -> None:
     ours_port, moto_port = _free_port(), _free_port()
-    with _process(
-        [sys.executable, "-m", "moto_snowdevice", "-p", str(ours_port), "--fleet", "sample"], "listening on"
-    ), _process([sys.executable, "-m", "moto.server", "-p", str(moto_port)], "Running on"):
+    with (
+        _process([sys.executable, "-m", "moto_snowdevice", "-p", str(ours_port), "--fleet", "sample"], "listening on"),
+        _process([sys.executable, "-m", "moto.server", "-p", str(moto_port)], "Running on"),
+    ):
         ours_url, moto_url = f"http://127.0.0.1:{ours_port}", f"http://127.0.0.1:{moto_port}"
         sdm = boto3.client("snow-device-management", region_name=REGION, endpoint_url=ours_url, **CREDENTIALS)
         ivs = boto3.client("ivs", region_name=REGION, endpoint_url=moto_url, **CREDENTIALS)
@@ -317,8 +326,18 @@ def _measure_server(seconds: float) -> None:
         channel = ivs.create_channel(name="bench")["channel"]["arn"]
         ours = _load(ours_url, "snow-device-management", task_id, 8, seconds)
         theirs = _load(moto_url, "ivs", channel, 8, seconds)
-    report("server", "throughput, DescribeTask vs moto_server IVS GetChannel", f"{_ratio(ours[0], theirs[0])} ({ours[0]:.0f}/s vs {theirs[0]:.0f}/s)", ">= 2x")
-    report("server", "p99 latency, DescribeTask", f"{ours[1] * 1000:.1f} ms (moto_server IVS: {theirs[1] * 1000:.1f} ms)", "<= 30 ms")
+    report(
+        "server",
+        "throughput, DescribeTask vs moto_server IVS GetChannel",
+        f"{_ratio(ours[0], theirs[0])} ({ours[0]:.0f}/s vs {theirs[0]:.0f}/s)",
+        ">= 2x",
+    )
+    report(
+        "server",
+        "p99 latency, DescribeTask",
+        f"{ours[1] * 1000:.1f} ms (moto_server IVS: {theirs[1] * 1000:.1f} ms)",
+        "<= 30 ms",
+    )
     report("server", "errors", f"{ours[2]} (moto_server IVS: {theirs[2]})", "0")
 
 
@@ -348,8 +367,10 @@ def _load_seconds(path: Path) -> float:
 def _create_task_rate(port: int, clients: int, seconds: float) -> tuple[float, int]:
     """CreateTask calls/s of `clients` keep-alive raw HTTP clients (threads: the server is the bottleneck)."""
     body = json.dumps({"targets": ["smd-fictbgr3rbcjeqa5"], "command": {"reboot": {}}})
-    request = (f"POST /task HTTP/1.1\r\nHost: 127.0.0.1\r\n{SIGNED}Content-Type: application/json\r\n"
-               f"Content-Length: {len(body)}\r\n\r\n{body}").encode()
+    request = (
+        f"POST /task HTTP/1.1\r\nHost: 127.0.0.1\r\n{SIGNED}Content-Type: application/json\r\n"
+        f"Content-Length: {len(body)}\r\n\r\n{body}"
+    ).encode()
     counts, errors, deadline = [0] * clients, [0], time.time() + seconds
 
     def client(index: int) -> None:
@@ -382,8 +403,16 @@ def bench_state(seconds: float, tasks: int) -> None:
         ports = {}
         for name, arguments in configurations.items():
             ports[name] = _free_port()
-            command = [sys.executable, "-m", "moto_snowdevice", "-p", str(ports[name]), "--fleet", "sample",
-                       *[f"{directory}/{argument}" if argument.endswith(".db") else argument for argument in arguments]]
+            command = [
+                sys.executable,
+                "-m",
+                "moto_snowdevice",
+                "-p",
+                str(ports[name]),
+                "--fleet",
+                "sample",
+                *[f"{directory}/{argument}" if argument.endswith(".db") else argument for argument in arguments],
+            ]
             servers.enter_context(_process(command, "listening on"))
         # Alternating rounds, so that the noise of a shared machine falls on every configuration alike
         for _ in range(5):
@@ -395,14 +424,24 @@ def bench_state(seconds: float, tasks: int) -> None:
         for name in ("--state", "--state --state-sync full"):
             rate = statistics.median(rates[name])
             goal = ">= 0.5x" if name == "--state" else "(reported)"
-            report("state", f"CreateTask calls/s, 4 clients, {name} vs without", f"{_ratio(rate, base)} ({rate:.0f}/s vs {base:.0f}/s; {errors} errors)", goal)
+            report(
+                "state",
+                f"CreateTask calls/s, 4 clients, {name} vs without",
+                f"{_ratio(rate, base)} ({rate:.0f}/s vs {base:.0f}/s; {errors} errors)",
+                goal,
+            )
         loads = {}
         for count in (tasks // 10, tasks):
             path = Path(directory) / f"load-{count}.db"
             _state_file(path, count)
             loads[count] = min(_load_seconds(path) for _ in range(2))
         small, large = loads[tasks // 10], loads[tasks]
-        report("state", f"loading {tasks} tasks, and vs {tasks // 10}", f"{large:.2f} s ({large / small:.1f}x of {small:.2f} s)", "seconds; ~10x (linear)")
+        report(
+            "state",
+            f"loading {tasks} tasks, and vs {tasks // 10}",
+            f"{large:.2f} s ({large / small:.1f}x of {small:.2f} s)",
+            "seconds; ~10x (linear)",
+        )
 
 
 # 5. front ends, side by side: each candidate serves the same application in a process of its own
@@ -432,8 +471,16 @@ def serve_front_end(name: str, port: int) -> None:
         from granian import Granian
 
         sys.path.insert(0, str(Path(__file__).parent))
-        Granian("run:served_application", address="127.0.0.1", port=port, interface="wsgi", factory=True,
-                blocking_threads=8, backlog=1024, log_enabled=False).serve()
+        Granian(
+            "run:served_application",
+            address="127.0.0.1",
+            port=port,
+            interface="wsgi",
+            factory=True,
+            blocking_threads=8,
+            backlog=1024,
+            log_enabled=False,
+        ).serve()
         return
     if name == "waitress":
         from moto_snowdevice._server import make_mock_server
@@ -497,9 +544,10 @@ def _p99(latencies: list[float]) -> float:
     return ordered[max(int(len(ordered) * 0.99) - 1, 0)] if ordered else float("nan")
 
 
-def _under_slow_and_idle(port: int, task_id: str, seconds: float) -> tuple[float, int, int]:
-    """p99, errors and calls of one normal keep-alive client while 150 slowloris and 100 idle connections are open."""
-    slow, idle = [], []
+def _open_slow_and_idle(port: int, task_id: str) -> tuple[list[socket.socket], list[socket.socket]]:
+    """150 slowloris connections (headers begun, never ended) and 100 idle keep-alive ones."""
+    slow: list[socket.socket] = []
+    idle: list[socket.socket] = []
     try:
         for _ in range(150):
             sock = socket.create_connection(("127.0.0.1", port), timeout=5)
@@ -512,42 +560,55 @@ def _under_slow_and_idle(port: int, task_id: str, seconds: float) -> tuple[float
             idle.append(sock)
     except OSError:
         pass  # a server that cannot take them all is measured as it is
+    return slow, idle
+
+
+def _keep_alive_calls(port: int, task_id: str, seconds: float) -> tuple[list[float], int]:
+    """Latencies and errors of one normal keep-alive client calling DescribeTask for `seconds`."""
+    latencies: list[float] = []
+    errors, deadline = 0, time.time() + seconds
+    client = None
+    while time.time() < deadline:
+        started = time.perf_counter()
+        try:
+            if client is None:
+                client = socket.create_connection(("127.0.0.1", port), timeout=2)
+            client.sendall(_describe_request(task_id))
+            status = _read_response(client)
+            if abs(status) != 200:
+                errors += 1
+            if status < 0:
+                client.close()
+                client = None
+        except OSError:
+            errors += 1
+            client = None
+        latencies.append(time.perf_counter() - started)
+    if client is not None:
+        client.close()
+    return latencies, errors
+
+
+def _under_slow_and_idle(port: int, task_id: str, seconds: float) -> tuple[float, int, int]:
+    """p99, errors and calls of one normal keep-alive client while 150 slowloris and 100 idle connections are open."""
+    slow, idle = _open_slow_and_idle(port, task_id)
     stop = threading.Event()
 
     def drip() -> None:
         # One more header line a second: the request never ends
         while not stop.wait(1.0):
             for sock in slow:
-                try:
+                with contextlib.suppress(OSError):
                     sock.sendall(b"X-Slow: 1\r\n")
-                except OSError:
-                    pass
 
     feeder = threading.Thread(target=drip, daemon=True)
     feeder.start()
-    latencies, errors, deadline = [], 0, time.time() + seconds
-    client = None
     try:
-        while time.time() < deadline:
-            started = time.perf_counter()
-            try:
-                if client is None:
-                    client = socket.create_connection(("127.0.0.1", port), timeout=2)
-                client.sendall(_describe_request(task_id))
-                status = _read_response(client)
-                if abs(status) != 200:
-                    errors += 1
-                if status < 0:
-                    client.close()
-                    client = None
-            except OSError:
-                errors += 1
-                client = None
-            latencies.append(time.perf_counter() - started)
+        latencies, errors = _keep_alive_calls(port, task_id, seconds)
     finally:
         stop.set()
         feeder.join()
-        for sock in [*slow, *idle, *([client] if client else [])]:
+        for sock in [*slow, *idle]:
             sock.close()
     return _p99(latencies), errors, len(latencies)
 
@@ -560,7 +621,7 @@ def _burst(port: int, task_id: str, clients: int, rounds: int) -> tuple[float, i
     for _ in range(rounds):
         barrier = threading.Barrier(clients)
 
-        def one() -> None:
+        def one(barrier: threading.Barrier = barrier) -> None:
             barrier.wait()
             try:
                 latencies.append(_one_call(port, request, timeout=10))
@@ -594,14 +655,31 @@ def _measure_front_end(name: str, seconds: float) -> None:
     command = [sys.executable, __file__, "--serve", name, str(port)]
     with _process(command, "front end ready" if name != "granian" else None) as process:
         _wait_for_port(port, process)
-        sdm = boto3.client("snow-device-management", region_name=REGION, endpoint_url=f"http://127.0.0.1:{port}", **CREDENTIALS)
+        sdm = boto3.client(
+            "snow-device-management", region_name=REGION, endpoint_url=f"http://127.0.0.1:{port}", **CREDENTIALS
+        )
         task_id = sdm.create_task(targets=["smd-fictbgr3rbcjeqa5"], command={"reboot": {}})["taskId"]
         p99, errors, calls = _under_slow_and_idle(port, task_id, seconds)
-        report("front end", f"{name}: normal client p99 under 150 slowloris + 100 idle", f"{p99 * 1000:.1f} ms, {errors} errors in {calls} calls", "<= 100 ms, 0 errors")
+        report(
+            "front end",
+            f"{name}: normal client p99 under 150 slowloris + 100 idle",
+            f"{p99 * 1000:.1f} ms, {errors} errors in {calls} calls",
+            "<= 100 ms, 0 errors",
+        )
         p99, errors = _burst(port, task_id, 64, 5 if seconds < 5 else 10)
-        report("front end", f"{name}: 64 clients connecting at once", f"p99 {p99 * 1000:.1f} ms, {errors} errors", "<= 250 ms, 0 errors")
+        report(
+            "front end",
+            f"{name}: 64 clients connecting at once",
+            f"p99 {p99 * 1000:.1f} ms, {errors} errors",
+            "<= 250 ms, 0 errors",
+        )
         throughput, p99, errors = _load(f"http://127.0.0.1:{port}", "snow-device-management", task_id, 8, seconds)
-        report("front end", f"{name}: 8 clients, DescribeTask", f"{throughput:.0f}/s, p99 {p99 * 1000:.1f} ms, {errors} errors", "at least cheroot-16's")
+        report(
+            "front end",
+            f"{name}: 8 clients, DescribeTask",
+            f"{throughput:.0f}/s, p99 {p99 * 1000:.1f} ms, {errors} errors",
+            "at least cheroot-16's",
+        )
         if process.poll() is not None:
             report("front end", f"{name}: stopped while measured", f"exit status {process.returncode}", "keeps serving")
 
@@ -642,14 +720,22 @@ def bench_plugin(runs: int) -> None:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="smaller counts, for a smoke run")
-    parser.add_argument("--only", choices=("per-call", "pagination", "memory", "server", "state", "front-ends", "plugin"), action="append", help="run only these parts")
+    parser.add_argument(
+        "--only",
+        choices=("per-call", "pagination", "memory", "server", "state", "front-ends", "plugin"),
+        action="append",
+        help="run only these parts",
+    )
     parser.add_argument("--front-ends", default=",".join(FRONT_ENDS), help="candidates for part 5, comma-separated")
     parser.add_argument("--serve", nargs=2, metavar=("FRONT_END", "PORT"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve:
         serve_front_end(args.serve[0], int(args.serve[1]))
         return 0
-    quick, parts = args.quick, set(args.only or ("per-call", "pagination", "memory", "server", "state", "front-ends", "plugin"))
+    quick, parts = (
+        args.quick,
+        set(args.only or ("per-call", "pagination", "memory", "server", "state", "front-ends", "plugin")),
+    )
     if "per-call" in parts:
         bench_per_call(200 if quick else 1000)
     if "pagination" in parts:

@@ -4,6 +4,9 @@ Importing the package registers the service with moto: inside `mock_aws` every b
 service reaches this package's backend. The public surface is what `__all__` lists.
 """
 
+# The one place the version is written: setup.cfg reads it from here for the sdist and the wheel
+__version__ = "0.2.0.dev0"
+
 # First: stops the import, naming the installed moto and the supported range, if moto lacks an internal
 from . import _moto  # noqa: F401
 from ._control import (
