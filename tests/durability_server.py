@@ -7,11 +7,13 @@ per occurrence to the plant log (JSON), so a test can compare what the checker r
 was really lost:
 - `unmade-create`: a CreateTask answered 200 with a task ID, never passed on (acknowledged, never made);
 - `skipped-commit`: a state transaction skipped silently (acknowledged, not durable);
-- `dropped-tag`: a TagResource answered 200, never passed on (its tag change dropped).
+- `dropped-tag`: a TagResource answered 200, never passed on (its tag change dropped);
+- `dropped-connectivity`: taking a device offline answered 200, never passed on.
 `none` plants nothing: the server as shipped.
 """
 
 import argparse
+import io
 import json
 import random
 import re
@@ -21,12 +23,13 @@ from collections.abc import Callable, Iterable
 from typing import Any
 from urllib.parse import unquote
 
-import waitress
+from waitress.server import BaseWSGIServer
 
 from moto_snowdevice import _server, _state
 
-PLANTS = ("none", "unmade-create", "skipped-commit", "dropped-tag")
+PLANTS = ("none", "unmade-create", "skipped-commit", "dropped-tag", "dropped-connectivity")
 _SIGNED_FOR_SERVICE = "/snow-device-management/aws4_request"
+_CONTROL = "/moto-api/snow-device-management"
 _REGION_IN_CREDENTIAL = re.compile(r"Credential=[^/]+/[^/]+/([^/]+)/")
 # IDs of tasks and managed devices, wherever they appear in what a skipped transaction held
 _RESOURCE_ID = re.compile(r"\b(?:st|smd)-[a-z0-9]{16}\b")
@@ -111,14 +114,37 @@ def dropped_tag(application: Any, log: PlantLog, strikes: EveryNth) -> Any:
     return planted
 
 
+def dropped_connectivity(application: Any, log: PlantLog, strikes: EveryNth) -> Any:
+    """Some POST /moto-api/snow-device-management/connectivity taking a device offline are answered 200
+    and never reach the fleet (bringing one online again changes nothing one could miss)."""
+
+    def planted(environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
+        if environ["REQUEST_METHOD"] == "POST" and environ.get("PATH_INFO") == f"{_CONTROL}/connectivity":
+            raw = _read_body(environ)
+            # Passed on or not, the body is read here once; the application reads it again from a copy
+            environ["wsgi.input"] = io.BytesIO(raw)
+            body = json.loads(raw or b"{}")
+            if body.get("online") is False and strikes():
+                answered = {"managedDeviceId": body.get("managedDeviceId"), "online": False}
+                log.write(answered)
+                return _answer(start_response, answered)
+        return application(environ, start_response)
+
+    return planted
+
+
 def plant_in_application(plant: Callable[[Any, PlantLog, EveryNth], Any], log: PlantLog, strikes: EveryNth) -> None:
-    """Wrap whatever application the server hands to waitress, whichever layers it is made of."""
-    create_server = waitress.create_server
+    """Wrap whatever application the server hands to waitress, however the server is built.
 
-    def planted_create_server(application: Any, *arguments: Any, **settings: Any) -> Any:
-        return create_server(plant(application, log, strikes), *arguments, **settings)
+    waitress (verified on 3.0.2) gives the application to BaseWSGIServer.__init__ whichever way a
+    server is created; every request's task calls that server's `application`.
+    """
+    init = BaseWSGIServer.__init__
 
-    waitress.create_server = planted_create_server
+    def planted_init(server: BaseWSGIServer, application: Any, *arguments: Any, **settings: Any) -> None:
+        init(server, plant(application, log, strikes), *arguments, **settings)
+
+    BaseWSGIServer.__init__ = planted_init  # type: ignore[method-assign]
 
 
 def skipped_commit(log: PlantLog, strikes: EveryNth) -> None:
@@ -135,7 +161,7 @@ def skipped_commit(log: PlantLog, strikes: EveryNth) -> None:
 
 
 def main(argv: list[str]) -> int:
-    parser = argparse.ArgumentParser(prog="durability_server.py")
+    parser = argparse.ArgumentParser(prog="durability_server.py", allow_abbrev=False)
     parser.add_argument("--plant", choices=PLANTS, default="none")
     parser.add_argument("--plant-log", default="/dev/null")
     parser.add_argument("--every", type=int, default=3)
@@ -145,6 +171,8 @@ def main(argv: list[str]) -> int:
         plant_in_application(unmade_create, log, strikes)
     elif args.plant == "dropped-tag":
         plant_in_application(dropped_tag, log, strikes)
+    elif args.plant == "dropped-connectivity":
+        plant_in_application(dropped_connectivity, log, strikes)
     elif args.plant == "skipped-commit":
         skipped_commit(log, strikes)
     return _server.main([argument for argument in server_arguments if argument != "--"])

@@ -24,13 +24,12 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlencode, urlsplit
 
-import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -49,11 +48,6 @@ ROUND_SECONDS = 8.0
 STARTED_STATES = frozenset({"IN_PROGRESS", "SUCCEEDED", "FAILED", "TIMED_OUT"})
 FINAL_STATES = frozenset({"SUCCEEDED", "FAILED", "REJECTED", "TIMED_OUT", "CANCELED"})
 RESOURCE_ID = re.compile(r"\b(?:st|smd)-[a-z0-9]{16}\b")
-
-# Every write and control route the clients mix, as the client log counts them
-ROUTES = ("CreateTask", "CreateTask clientToken", "CreateTask again", "CancelTask", "TagResource", "UntagResource",
-          "devices", "fleet", "advance-execution", "connectivity", "execution-timeout", "execution-outcomes",
-          "cancel-race", "faults", "faults DELETE")
 
 Scope = tuple[str, str]
 
@@ -248,31 +242,33 @@ class Client:
         self.log, self.rng, self.name = log, rng, name
         self.connection = Connection(url)
         self.count = 0
-        self.routes: list[tuple[Callable[[Scope], None], int]] = [
-            (self.create_task, 6),
-            (self.create_task_with_token, 3),
-            (self.create_task_again, 2),
-            (self.cancel_task, 4),
-            (self.tag_resource, 5),
-            (self.untag_resource, 3),
-            (self.post_device, 1),
-            (self.post_fleet, 1),
-            (self.advance_execution, 4),
-            (self.connectivity, 2),
-            (self.execution_timeout, 1),
-            (self.execution_outcomes, 2),
-            (self.cancel_race, 2),
-            (self.post_faults, 1),
-            (self.delete_faults, 1),
-        ]
+        # How often each route is picked, before any emphasis a run gives
+        self.routes: dict[str, tuple[Callable[[Scope], None], int]] = {
+            "CreateTask": (self.create_task, 6),
+            "CreateTask clientToken": (self.create_task_with_token, 3),
+            "CreateTask again": (self.create_task_again, 2),
+            "CancelTask": (self.cancel_task, 4),
+            "TagResource": (self.tag_resource, 5),
+            "UntagResource": (self.untag_resource, 3),
+            "devices": (self.post_device, 1),
+            "fleet": (self.post_fleet, 1),
+            "advance-execution": (self.advance_execution, 4),
+            "connectivity": (self.connectivity, 2),
+            "execution-timeout": (self.execution_timeout, 1),
+            "execution-outcomes": (self.execution_outcomes, 2),
+            "cancel-race": (self.cancel_race, 2),
+            "faults": (self.post_faults, 1),
+            "faults DELETE": (self.delete_faults, 1),
+        }
 
-    def run(self, stop: threading.Event, deadline: float) -> None:
-        actions, weights = zip(*self.routes)
+    def run(self, stop: threading.Event, deadline: float, emphasis: dict[str, int]) -> None:
+        names = list(self.routes)
+        weights = [self.routes[name][1] * emphasis.get(name, 1) for name in names]
         try:
             for _ in range(MAX_REQUESTS_PER_CLIENT):
                 if stop.is_set() or time.monotonic() > deadline:
                     return
-                self.rng.choices(actions, weights)[0](self.rng.choice(SCOPES))
+                self.routes[self.rng.choices(names, weights)[0]][0](self.rng.choice(SCOPES))
         finally:
             self.connection.close()
 
@@ -391,7 +387,7 @@ class Client:
     def added(self, entries: list[dict[str, Any]], device_ids: Any, answer: Answer, by: str) -> None:
         if not isinstance(device_ids, list) or len(device_ids) != len(entries):
             return
-        for entry, device_id in zip(entries, device_ids):
+        for entry, device_id in zip(entries, device_ids, strict=True):
             scope = (entry["accountId"], entry["region"])
             record = DeviceRecord(scope, device_id, device_arn(scope, device_id), by)
             self.log.add_device(record, entry["device"].get("tags", {}), entry.get("online", True), answer.ended)
@@ -496,7 +492,7 @@ class ServerRun:
 
     def start(self) -> str | None:
         """The URL once it listens, or None with `error` set when it stops before listening."""
-        self._errors = tempfile.TemporaryFile(mode="w+")
+        self._errors = tempfile.TemporaryFile(mode="w+")  # noqa: SIM115 - read after the process ends
         process = subprocess.Popen(
             [*self.command, "--port", "0"], stdout=subprocess.PIPE, stderr=self._errors, text=True,
             env={**os.environ, "PYTHONUNBUFFERED": "1"},
@@ -662,7 +658,8 @@ def check_task(task: TaskRecord, summary: dict[str, Any], connection: Connection
     if set(states) != set(task.targets):
         losses.append(Loss("execution", task.task_id, f"executions on {sorted(states)}, targets {task.targets}"))
     if task.cancel_acknowledged and summary["state"] != "CANCELED" and not STARTED_STATES & set(states.values()):
-        losses.append(Loss("cancel", task.task_id, f"cancel acknowledged, task {summary['state']}, executions {states}"))
+        detail = f"cancel acknowledged, task {summary['state']}, executions {states}"
+        losses.append(Loss("cancel", task.task_id, detail))
     for device_id, moves in task.advanced.items():
         finals = [state for state in moves if state in FINAL_STATES]
         held = states.get(device_id)
@@ -694,7 +691,28 @@ def check_scope(log: ClientLog, scope: Scope, connection: Connection) -> list[Lo
         if register[0] == "tag" and register[1] in held_tags and f":{scope[1]}:{scope[0]}:" in register[1]:
             loss = judge(f"tag {register[2]}", register[1], claims, held_tags[register[1]].get(register[2]))
             losses += [loss] if loss else []
+    losses += check_offline_devices(log, scope, held_tasks, connection)
     return losses + check_faults_not_kept(log, scope, devices, connection)
+
+
+def check_offline_devices(log: ClientLog, scope: Scope, held_tasks: dict[str, Any],
+                          connection: Connection) -> list[Loss]:
+    """A device that can only be offline reports no work: advance-execution on it is refused as offline."""
+    losses = []
+    for register, claims in log.claims.items():
+        if register[0] != "online" or register[1] != scope or {c.value for c in candidates(claims)} != {False}:
+            continue
+        device_id = register[2]
+        task = next((t for t in log.tasks_in(scope) if device_id in t.targets and t.task_id in held_tasks), None)
+        if task is None:
+            continue
+        body = {"taskId": task.task_id, "managedDeviceId": device_id, "state": "IN_PROGRESS",
+                "accountId": scope[0], "region": scope[1]}
+        answer = connection.send("POST", f"{CONTROL}/advance-execution", body)
+        if answer.status != 400 or "offline" not in str(answer.body):
+            detail = f"acknowledged offline; advance-execution answered {answer.status} {answer.body}"
+            losses.append(Loss("connectivity", device_id, detail))
+    return losses
 
 
 def check_faults_not_kept(log: ClientLog, scope: Scope, devices: list[dict[str, Any]],
@@ -730,7 +748,8 @@ class Run:
     def report(self) -> str:
         lines = [str(loss) for loss in self.losses[:30]]
         more = f"\n... and {len(self.losses) - 30} more" if len(self.losses) > 30 else ""
-        counts = ", ".join(f"{route} {self.log.acknowledged.get(route, 0)}/{n}" for route, n in self.log.attempts.items())
+        answered = self.log.acknowledged
+        counts = ", ".join(f"{route} {answered.get(route, 0)}/{n}" for route, n in self.log.attempts.items())
         return f"seed {self.seed} (SDM_DURABILITY_SEED replays it); 200s/requests: {counts}\n" + "\n".join(lines) + more
 
 
@@ -743,7 +762,7 @@ def seed_fleet(log: ClientLog, url: str, seed: int) -> None:
     client.added(entries, answer.body["managedDeviceIds"], answer, "the seeded fleet")
 
 
-def traffic(log: ClientLog, server: ServerRun, seed: int, number: int) -> None:
+def traffic(log: ClientLog, server: ServerRun, seed: int, number: int, emphasis: dict[str, int]) -> None:
     """CLIENTS clients until a seeded number of 200s more (or the round's time is up), then SIGKILL."""
     stop, failures = threading.Event(), []
     deadline = time.monotonic() + ROUND_SECONDS
@@ -752,7 +771,7 @@ def traffic(log: ClientLog, server: ServerRun, seed: int, number: int) -> None:
 
     def run(client: Client) -> None:
         try:
-            client.run(stop, deadline)
+            client.run(stop, deadline, emphasis)
         except Exception as error:  # noqa: BLE001 - a bug in the checker must fail the test, not end a thread quietly
             failures.append(f"{client.name}: {error!r}")
 
@@ -770,14 +789,18 @@ def traffic(log: ClientLog, server: ServerRun, seed: int, number: int) -> None:
     assert failures == [] and not any(thread.is_alive() for thread in threads), f"seed {seed}: {failures}"
 
 
-def run_checker(command: list[str], state_file: Path, rounds: int, seed: int = SEED) -> Run:
+def run_checker(
+    command: list[str], state_file: Path, rounds: int, seed: int = SEED, emphasis: dict[str, int] | None = None
+) -> Run:
+    """`rounds` rounds of traffic, kill -9, database check, restart and server check; `emphasis` multiplies
+    how often the named routes are picked."""
     log, losses = ClientLog(), []
     server = ServerRun(command)
     assert server.start() is not None, f"the server did not start: {server.error()}"
     try:
         seed_fleet(log, server.url, seed)
         for number in range(rounds):
-            traffic(log, server, seed, number)
+            traffic(log, server, seed, number, emphasis or {})
             losses += check_database(log, state_file)
             if server.start() is None:
                 losses.append(Loss("restart", state_file.name, f"the restarted server refused it: {server.error()}"))
@@ -792,8 +815,9 @@ def real_server(state_file: Path) -> list[str]:
     return [sys.executable, "-m", "moto_snowdevice", "--state", str(state_file)]
 
 
-def planted_server(state_file: Path, plant: str, plant_log: Path) -> list[str]:
-    return [sys.executable, str(LAUNCHER), "--plant", plant, "--plant-log", str(plant_log), "--state", str(state_file)]
+def planted_server(state_file: Path, plant: str, plant_log: Path, every: int = 3) -> list[str]:
+    return [sys.executable, str(LAUNCHER), "--plant", plant, "--plant-log", str(plant_log), "--every", str(every),
+            "--state", str(state_file)]
 
 
 def planted(plant_log: Path) -> list[dict[str, Any]]:
@@ -811,12 +835,12 @@ def test_after_requests_one_after_another_only_the_last_acknowledged_value_or_a_
     for number, (acknowledged, duration) in enumerate(requests):
         claims.append(Claim(number, moment + 0.001, moment + duration, acknowledged, f"request {number}"))
         moment += duration + 0.002
-    last = max((number for number, (acknowledged, _) in enumerate(requests) if acknowledged), default=None)
+    last = max((number for number, (acknowledged, _) in enumerate(requests) if acknowledged), default=-1)
 
     allowed = {claim.value for claim in candidates(claims)}
 
-    after = [number for number, (acknowledged, _) in enumerate(requests) if not acknowledged and (last is None or number > last)]
-    assert allowed == {"as made" if last is None else last, *after}
+    later = [number for number, (acknowledged, _) in enumerate(requests) if not acknowledged and number > last]
+    assert allowed == {"as made" if last == -1 else last, *later}
 
 
 def test_requests_in_flight_together_may_land_in_either_order() -> None:
@@ -835,7 +859,8 @@ def test_the_server_keeps_everything_it_acknowledged_through_three_kill_9_rounds
 
     assert run.losses == [], run.report()
     # Every write and control route was answered 200 at least once: the mix did what it says
-    assert set(run.log.acknowledged) == set(ROUTES), run.report()
+    every_route = set(Client(run.log, "http://127.0.0.1", random.Random(), "").routes)
+    assert set(run.log.acknowledged) == every_route, run.report()
     assert len(run.log.tasks) >= 50 and len(run.log.devices) >= 10, run.report()
 
 
@@ -870,3 +895,17 @@ def test_the_checker_names_tag_changes_answered_200_but_dropped(tmp_path: Path) 
     named = {(loss.resource, loss.kind) for loss in run.losses}
     assert named, run.report()
     assert named <= dropped, run.report()
+
+
+def test_the_checker_names_devices_whose_connectivity_change_was_answered_200_but_dropped(tmp_path: Path) -> None:
+    state_file, plant_log = tmp_path / "state.db", tmp_path / "plant.log"
+    # Every request taking a device offline is dropped: a device whose last one was acknowledged shows it
+    command = planted_server(state_file, "dropped-connectivity", plant_log, every=1)
+
+    run = run_checker(command, state_file, rounds=1, emphasis={"connectivity": 5})
+
+    dropped = {entry["managedDeviceId"] for entry in planted(plant_log)}
+    named = {found for loss in run.losses for found in RESOURCE_ID.findall(loss.resource)}
+    assert named, run.report()
+    assert named <= dropped, run.report()
+    assert {loss.kind for loss in run.losses} <= {"setting online", "connectivity"}, run.report()
