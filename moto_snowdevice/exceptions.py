@@ -63,3 +63,26 @@ def fault_message(error: type[SnowDeviceManagementError], operation: str, accoun
     if error is AccessDeniedException:
         return _DENIED.format(account_id=account_id, action=f"{SERVICE_NAME}:{operation}")
     return error.message
+
+
+class _CommonError(SnowDeviceManagementError):
+    """An error every AWS service answers, which the service model does not list; its status is its own."""
+
+    http_status = 403
+
+    @property
+    def status(self) -> int:
+        return self.http_status
+
+
+class MissingAuthenticationTokenException(_CommonError):
+    code = "MissingAuthenticationTokenException"
+    message = "Missing Authentication Token"
+
+
+class IncompleteSignatureException(_CommonError):
+    code = "IncompleteSignatureException"
+    message = (
+        "Authorization header requires 'Credential', 'Signature' and 'SignedHeaders' parameters "
+        "and an X-Amz-Date header"
+    )

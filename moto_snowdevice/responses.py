@@ -10,7 +10,7 @@ from moto.core.utils import camelcase_to_underscores
 from werkzeug.exceptions import HTTPException
 
 from . import _schemas
-from ._moto import ServiceResponse, partition_of
+from ._moto import ServiceResponse, iam_enforced, partition_of
 from ._shapes import (
     OPERATIONS,
     SERVICE_NAME,
@@ -23,7 +23,9 @@ from ._shapes import (
 )
 from .exceptions import (
     AccessDeniedException,
+    IncompleteSignatureException,
     InternalServerException,
+    MissingAuthenticationTokenException,
     SnowDeviceManagementError,
     ValidationException,
 )
@@ -187,6 +189,12 @@ class SnowDeviceManagementResponse(ServiceResponse):
         if len(scope) > 2 and "AWS4" in scope[0]:
             return scope[2]
         return self.default_region
+
+    def authorize(self, resource: str, service: str) -> None:
+        """moto's IAM check, once the request carries a signature it can read (else it fails with a 500)."""
+        if iam_enforced():
+            _require_signature(self.headers)
+        super().authorize(resource, service)
 
     def _resource(self, params: dict[str, Any]) -> str:
         """The task or device ARN the parsed request acts on, IAM's resource; "*" for listings."""
@@ -366,6 +374,18 @@ def _backend(account_id: str, region_name: str) -> SnowDeviceManagementBackend:
         if backend is not None:
             return backend
     return snowdevicemanagement_backends[account_id][region_name]
+
+
+# A SigV4 Authorization header: moto's check reads the credential scope's key, date, region and service
+_SIGNATURE = re.compile(r"AWS4-HMAC-SHA256 Credential=[^/,]+(?:/[^/,]+){4},.*SignedHeaders=.+Signature=", re.DOTALL)
+
+
+def _require_signature(headers: Any) -> None:
+    authorization = headers.get("Authorization")
+    if not authorization:
+        raise MissingAuthenticationTokenException()
+    if not _SIGNATURE.match(authorization) or not headers.get("X-Amz-Date"):
+        raise IncompleteSignatureException()
 
 
 def _raw_path(request: Any, path: str) -> str:

@@ -427,3 +427,23 @@ def test_a_server_answer_that_breaks_its_schema_is_an_internal_server_exception_
     assert response.status_code == 500
     assert response.headers["x-amzn-ErrorType"] == "InternalServerException"
     assert response.get_json()["message"].startswith("response mismatch: ListTasks response does not match")
+
+
+@set_initial_no_auth_action_count(IAM_SETUP)
+@pytest.mark.parametrize(
+    ("headers", "code"),
+    [
+        ({}, "MissingAuthenticationTokenException"),
+        ({"Authorization": "garbage"}, "IncompleteSignatureException"),
+        ({"Authorization": SIGNED_HEADER["Authorization"]}, "IncompleteSignatureException"),
+    ],
+    ids=["no-authorization", "garbage", "no-date"],
+)
+def test_under_iam_a_request_without_a_readable_signature_is_refused_with_403_in_json(
+    aws: None, headers: dict[str, str], code: str
+) -> None:
+    iam_user_keys([ALLOW_ALL])
+
+    response = requests.get(f"{URL}/tasks", headers=headers, timeout=30)
+
+    assert_json_error(response, 403, code)
