@@ -40,7 +40,6 @@ from ._identity import is_account_id, is_served_region
 from ._shapes import SERVICE_MODEL, SERVICE_NAME, _describe
 from .exceptions import SnowDeviceManagementError, ValidationException
 from .models import (
-    MAX_DEVICES_PER_BACKEND,
     Fault,
     ManagedDevice,
     SnowDeviceManagementBackend,
@@ -84,7 +83,9 @@ def backend_for(account_id: Any, region_name: Any) -> SnowDeviceManagementBacken
     try:
         return snowdevicemanagement_backends[account_id][region_name]
     except KeyError:
-        raise ValidationException(f"region must be a region this service serves, not {_describe(region_name)}") from None
+        raise ValidationException(
+            f"region must be a region this service serves, not {_describe(region_name)}"
+        ) from None
 
 
 def add_device(
@@ -261,7 +262,9 @@ def inject_fault(
         raise ValidationException(f"operation must be one of {', '.join(_DOCUMENTED_ERRORS)}, not {operation!r}")
     if not isinstance(error, str) or error not in documented:
         raise ValidationException(f"{operation} documents only {', '.join(documented)}, not {error!r}")
-    if count is not None and (not isinstance(count, int) or isinstance(count, bool) or not 1 <= count <= MAX_FAULT_COUNT):
+    if count is not None and (
+        not isinstance(count, int) or isinstance(count, bool) or not 1 <= count <= MAX_FAULT_COUNT
+    ):
         raise ValidationException(f"count must be a whole number from 1 to {MAX_FAULT_COUNT}, not {_describe(count)}")
     if probability is not None and (
         not isinstance(probability, (int, float)) or isinstance(probability, bool) or not 0 < probability <= 1

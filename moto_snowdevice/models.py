@@ -238,13 +238,14 @@ def check_execution_transition(transition: Any) -> dict[str, Any]:
         )
     unknown = sorted(str(key) for key in transition if key not in members[progression])
     if unknown:
-        raise ValidationException(f"transition has members a {progression} progression does not take: {', '.join(unknown)}")
+        raise ValidationException(
+            f"transition has members a {progression} progression does not take: {', '.join(unknown)}"
+        )
     if progression == "manual":
         times = _whole_number(transition.get("times", 1), 1, MAX_TIMES)
         if times is None:
-            raise ValidationException(
-                f"transition.times must be a whole number from 1 to {MAX_TIMES}, not {_describe(transition.get('times'))}"
-            )
+            given = _describe(transition.get("times"))
+            raise ValidationException(f"transition.times must be a whole number from 1 to {MAX_TIMES}, not {given}")
         return {"progression": progression, "times": times}
     if progression == "time":
         seconds = _finite_number(transition.get("seconds"))

@@ -125,8 +125,13 @@ def test_a_region_shaped_like_one_is_served_when_moto_allows_unknown_regions(
 
 @pytest.mark.parametrize(
     "where, field",
-    [({"accountId": ARABIC_INDIC_ACCOUNT}, "accountId"), ({"accountId": "1" * 5000}, "accountId"),
-     ({"accountId": 123456789012}, "accountId"), ({"region": "mars-north-1"}, "region"), ({"region": ["us-east-1"]}, "region")],
+    [
+        ({"accountId": ARABIC_INDIC_ACCOUNT}, "accountId"),
+        ({"accountId": "1" * 5000}, "accountId"),
+        ({"accountId": 123456789012}, "accountId"),
+        ({"region": "mars-north-1"}, "region"),
+        ({"region": ["us-east-1"]}, "region"),
+    ],
     ids=["arabic-indic", "5000-characters", "a-number", "mars-north-1", "a-list"],
 )
 def test_the_devices_route_refuses_a_bad_account_or_region_with_a_400_naming_it(
@@ -157,7 +162,7 @@ def test_a_fleet_with_one_bad_account_makes_no_backend_for_the_good_entries_befo
 def test_the_devices_route_refuses_a_number_json_cannot_carry_naming_the_field_and_the_number(
     aws: None, number: str
 ) -> None:
-    response = post_raw("devices", '{"device": {"lastUpdatedAt": %s}}' % number)
+    response = post_raw("devices", f'{{"device": {{"lastUpdatedAt": {number}}}}}')
 
     assert response.status_code == 400
     assert "device.lastUpdatedAt" in response.json()["message"]
@@ -197,8 +202,15 @@ def test_every_control_route_refuses_a_number_json_cannot_carry_naming_where_it_
         ({"instances": [{"instanceId": "s.i-1", "amiLaunchIndex": 2**31}]}, "device.instances.1.amiLaunchIndex"),
         ({"instances": [{"instanceId": "s.i-1", "createdAt": float("inf")}]}, "device.instances.1.createdAt"),
     ],
-    ids=["400-digit-timestamp", "nan-timestamp", "year-beyond-9999", "before-1970", "long-beyond-64-bits",
-         "integer-beyond-32-bits", "infinite-instance-timestamp"],
+    ids=[
+        "400-digit-timestamp",
+        "nan-timestamp",
+        "year-beyond-9999",
+        "before-1970",
+        "long-beyond-64-bits",
+        "integer-beyond-32-bits",
+        "infinite-instance-timestamp",
+    ],
 )
 def test_add_device_refuses_a_number_out_of_its_range_naming_the_field(
     aws: None, document: dict[str, Any], field: str
@@ -230,9 +242,8 @@ def test_any_timestamp_from_1970_to_9999_is_kept_and_read_back_by_boto3(sdm: Any
     | st.integers().filter(lambda value: not 0 <= value <= 253402300799)
 )
 def test_any_other_timestamp_is_refused_naming_the_field(timestamp: float) -> None:
-    with mock_aws():
-        with pytest.raises(ValidationException, match=r"device\.lastUpdatedAt"):
-            moto_snowdevice.add_device({"lastUpdatedAt": timestamp})
+    with mock_aws(), pytest.raises(ValidationException, match=r"device\.lastUpdatedAt"):
+        moto_snowdevice.add_device({"lastUpdatedAt": timestamp})
 
 
 @pytest.mark.parametrize(
@@ -441,9 +452,12 @@ def test_a_filtered_listing_lets_each_device_work_once_not_once_per_task(
         sdm.create_task(targets=[device_id], command=REBOOT)
     works: list[str] = []
     real_work = models.ManagedDevice.work
-    monkeypatch.setattr(
-        models.ManagedDevice, "work", lambda device, polls=0: works.append(device.managed_device_id) or real_work(device, polls)
-    )
+
+    def counted_work(device: models.ManagedDevice, polls: int = 0) -> None:
+        works.append(device.managed_device_id)
+        real_work(device, polls)
+
+    monkeypatch.setattr(models.ManagedDevice, "work", counted_work)
 
     listed = sdm.list_tasks(state="CANCELED")
 
@@ -471,7 +485,7 @@ def test_paging_a_filtered_listing_gives_exactly_the_tasks_in_that_state_in_crea
         devices = [moto_snowdevice.add_device() for _ in fates]
         tasks = [sdm.create_task(targets=[device], command=REBOOT)["taskId"] for device in devices]
         # Fates in reverse order: later tasks end first, so the index is not filled in creation order
-        for task_id, device_id, fate in reversed(list(zip(tasks, devices, fates))):
+        for task_id, device_id, fate in reversed(list(zip(tasks, devices, fates, strict=True))):
             _cancel_or_finish(sdm, task_id, device_id, fate)
 
         for state in ("IN_PROGRESS", "CANCELED", "COMPLETED"):
@@ -482,4 +496,4 @@ def test_paging_a_filtered_listing_gives_exactly_the_tasks_in_that_state_in_crea
                 token = page.get("nextToken")
                 if token is None:
                     break
-            assert listed == [task for task, fate in zip(tasks, fates) if fate == state]
+            assert listed == [task for task, fate in zip(tasks, fates, strict=True) if fate == state]
