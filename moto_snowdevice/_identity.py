@@ -11,9 +11,9 @@ from functools import lru_cache
 
 # An AWS account ID: exactly twelve ASCII digits (`\d` would take other scripts' digits too)
 ACCOUNT_ID = re.compile(r"[0-9]{12}")
-# A region's name as AWS spells them (us-east-1, us-iso-east-1, eu-central-2): what a state file may hold
-# for a region this service does not list, when moto allows nonexistent regions
-REGION_NAME = re.compile(r"[a-z]{2}(?:-[a-z]+)+-[0-9]{1,2}")
+# A region's name as AWS spells them (us-east-1, us-iso-east-1, eu-central-2), bounded in length: what a
+# state file may hold for a region this service does not list (mars-north-1), when moto allows nonexistent regions
+REGION_NAME = re.compile(r"[a-z]{2,10}(?:-[a-z]{1,16}){1,3}-[0-9]{1,2}")
 
 
 @lru_cache(maxsize=1)
