@@ -92,7 +92,7 @@ class SnowDeviceManagementResponse(ServiceResponse):
     backend: SnowDeviceManagementBackend
 
     @classmethod
-    def dispatch(cls, request: Any, full_url: str, headers: Any) -> Answer:  # type: ignore[override]
+    def dispatch(cls, request: Any, full_url: str, headers: Any) -> Answer:
         try:
             return cls()._serve(request, full_url)
         except _schemas.ResponseMismatch as mismatch:

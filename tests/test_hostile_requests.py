@@ -13,17 +13,15 @@ import requests
 from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
+from helpers import device_arn, refused, task_arn
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from moto import mock_aws
 from moto.core import DEFAULT_ACCOUNT_ID, set_initial_no_auth_action_count
 from moto.iam.models import iam_backends
 
 import moto_snowdevice
 from moto_snowdevice._shapes import SERVICE_MODEL, InvalidInput, _describe, compile_check
 from moto_snowdevice.models import snowdevicemanagement_backends
-
-from helpers import device_arn, refused, task_arn
 
 SERVICE = "snow-device-management"
 REGION = "us-east-1"
@@ -285,7 +283,7 @@ def test_tag_keys_stay_repeatable_in_untag_resource(aws: None, device: str) -> N
 
 
 def test_a_json_key_given_twice_is_refused_with_400(aws: None, device: str) -> None:
-    body = '{"targets": ["%s"], "command": {"reboot": {}}, "description": "a", "description": "b"}' % device
+    body = f'{{"targets": ["{device}"], "command": {{"reboot": {{}}}}, "description": "a", "description": "b"}}'
 
     response = raw("POST", "/task", body)
 
@@ -375,7 +373,8 @@ def test_list_executions_naming_task_b_then_task_a_is_not_answered_with_task_bs_
 
 
 def nested_task_body(field: str, depth: int) -> str:
-    return '{"targets": ["x"], "command": {"reboot": {}}, "%s": %s}' % (field, "[" * depth + "]" * depth)
+    nested = "[" * depth + "]" * depth
+    return f'{{"targets": ["x"], "command": {{"reboot": {{}}}}, "{field}": {nested}}}'
 
 
 @pytest.mark.parametrize("field", ["description", "tags", "targets"])
