@@ -12,7 +12,8 @@ is first used. Users import these names from `moto_snowdevice.pytest_plugin`.
 - `sdm_server_url`: session-wide; the URL of a mock server (own process, free port) for any SDK.
 - `sdm_server`: that URL, with the server's state reset before the test.
 
-Nothing is shared between pytest-xdist workers: each starts its own server on a port the OS picks.
+Nothing is shared between pytest-xdist workers: each starts its own server on a port the OS picks,
+and a worker that crashes or is killed takes its server with it.
 """
 
 import contextlib
