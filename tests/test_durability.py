@@ -491,7 +491,7 @@ class ServerRun:
         self._errors: Any = None
 
     def start(self) -> str | None:
-        """The URL once it listens, or None with `error` set when it stops before listening."""
+        """The URL once it listens, or None when it stops before listening (`error()` says why)."""
         self._errors = tempfile.TemporaryFile(mode="w+")  # noqa: SIM115 - read after the process ends
         process = subprocess.Popen(
             [*self.command, "--port", "0"], stdout=subprocess.PIPE, stderr=self._errors, text=True,
