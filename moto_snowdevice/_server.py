@@ -84,7 +84,7 @@ def _is_moto_reset(environ: dict[str, Any], status: int) -> bool:
     return environ["REQUEST_METHOD"] == "POST" and environ.get("PATH_INFO") == _MOTO_RESET and status == 200
 
 
-def _internal_error(environ: dict[str, Any], error: Exception) -> _Response:
+def _application_error(environ: dict[str, Any], error: Exception) -> _Response:
     """The JSON 500 for an unexpected error while answering, logged on one line (no traceback)."""
     where = f"{environ.get('REQUEST_METHOD')} {raw_path(environ)}"
     described = f"{type(error).__name__}: {error}".replace("\n", " ")[:500]
@@ -118,7 +118,7 @@ class SnowDeviceManagementApplication:
         try:
             status, headers, payload = self._answer(environ)
         except Exception as error:  # whatever went wrong, the client gets the JSON 500
-            status, headers, payload = _internal_error(environ, error)
+            status, headers, payload = _application_error(environ, error)
         start_response(
             f"{status} {HTTP_STATUS_CODES.get(status, 'Unknown')}",
             [*headers, ("Content-Length", str(len(payload)))],

@@ -19,7 +19,7 @@ from moto.core.common_models import BaseModel
 from moto.utilities.tagging_service import TaggingService
 
 from ._identity import served_regions
-from ._moto import file_models_under, mock_random, state_manager
+from ._moto import file_models_under, mock_random, partition_of, state_manager
 from ._shapes import SERVICE_MODEL, SERVICE_NAME, InvalidInput, _describe, compile_check, refuse_unknown_members
 from .exceptions import ResourceNotFoundException, SnowDeviceManagementError, ValidationException
 
@@ -815,6 +815,11 @@ def paginate(
     return page, _Pages.token(position, *scope) if more else None
 
 
+def arn_prefix(account_id: str, region_name: str) -> str:
+    """The start of every ARN of the service in an account and region, known before any backend exists."""
+    return f"arn:{partition_of(region_name)}:{SERVICE_NAME}:{region_name}:{account_id}:"
+
+
 class SnowDeviceManagementBackend(BaseBackend):
     """All managed devices, tasks and executions of one account in one region."""
 
@@ -831,7 +836,7 @@ class SnowDeviceManagementBackend(BaseBackend):
     def __init__(self, region_name: str, account_id: str):
         super().__init__(region_name, account_id)
         self.lock = RLock()
-        self.arn_prefix = f"arn:{self.partition}:{SERVICE_NAME}:{region_name}:{account_id}:"
+        self.arn_prefix = arn_prefix(account_id, region_name)
         self.devices: dict[str, ManagedDevice] = {}
         self._device_order: list[ManagedDevice] = []
         self.tasks: dict[str, Task] = {}

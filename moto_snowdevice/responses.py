@@ -10,7 +10,7 @@ from moto.core.utils import camelcase_to_underscores
 from werkzeug.exceptions import HTTPException
 
 from . import _schemas
-from ._moto import ServiceResponse, iam_enforced, partition_of
+from ._moto import ServiceResponse, iam_enforced
 from ._shapes import (
     OPERATIONS,
     SERVICE_NAME,
@@ -32,6 +32,7 @@ from .exceptions import (
 from .models import (
     SnowDeviceManagementBackend,
     Task,
+    arn_prefix,
     snowdevicemanagement_backends,
 )
 
@@ -75,11 +76,6 @@ def _success(operation: str, result: dict[str, Any]) -> Answer:
     except ValueError:
         return _server_error(f"response mismatch: {operation}'s answer holds a number JSON cannot carry")
     return 200, {"Content-Type": _JSON}, body
-
-
-def arn_prefix(account_id: str, region_name: str) -> str:
-    """The start of every ARN of the service in an account and region (the backend's `arn_prefix`)."""
-    return f"arn:{partition_of(region_name)}:{SERVICE_NAME}:{region_name}:{account_id}:"
 
 
 class SnowDeviceManagementResponse(ServiceResponse):

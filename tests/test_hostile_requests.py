@@ -170,12 +170,15 @@ def test_an_allowed_call_still_marks_its_access_key_as_used_by_the_service(aws: 
 
 
 @pytest.mark.parametrize("region", ["us-east-1", "cn-north-1", "us-gov-west-1", "us-iso-east-1", "eu-west-3"])
-def test_the_arn_prefix_iam_is_given_before_a_backend_exists_is_the_backends_own(aws: None, region: str) -> None:
-    from moto_snowdevice.responses import arn_prefix
+def test_the_arn_prefix_iam_is_given_before_a_backend_exists_is_the_one_motos_backend_would_have(
+    aws: None, region: str
+) -> None:
+    from moto_snowdevice.models import arn_prefix
 
     prefix = arn_prefix(PROBED_ACCOUNT, region)
 
-    assert prefix == snowdevicemanagement_backends[PROBED_ACCOUNT][region].arn_prefix
+    backend = snowdevicemanagement_backends[PROBED_ACCOUNT][region]
+    assert prefix == f"arn:{backend.partition}:{SERVICE}:{region}:{PROBED_ACCOUNT}:"
 
 
 # Item 2: no number the model cannot carry

@@ -135,8 +135,9 @@ def test_a_server_answers_a_response_that_breaks_its_schema_with_a_json_500_and_
     response = client.get("/tasks", headers={"Authorization": SIGNED_FOR_SERVICE})
     assert response.status_code == 500
     assert response.headers["Content-Type"] == "application/json"
-    assert response.headers["x-amzn-ErrorType"] == "ResponseMismatch"
+    assert response.headers["x-amzn-ErrorType"] == "InternalServerException"
     message = response.get_json()["message"]
+    assert message.startswith("response mismatch: ")
     assert "ListTasks response does not match" in message and "'taskId' is a required property" in message
     assert f"moto-snowdevice: {message}" in capsys.readouterr().err
 
