@@ -13,6 +13,7 @@ that import.
 """
 
 import importlib
+import json
 import re
 import sys
 from collections.abc import Callable
@@ -453,6 +454,48 @@ state_manager = _require(
     "moto.moto_api.state_manager.register_default_transition",
     lambda: _has(_attribute("moto.moto_api", "state_manager"), "register_default_transition", "get_transition"),
 )
+# moto's set-transition route ("{0}/moto-api/state-manager/set-transition" in url_paths, answering 201)
+# stores any JSON it is given through state_manager.set_transition(model_name, transition), which is
+# also the Python API (5.1.2 - 5.2.5). The package checks its own model's transitions there, as they
+# are set; moto's route has no error answer of its own, so the route is wrapped to answer the refusal
+# as a JSON 400. Changed: a bad transition would be stored again, and read as the default.
+_SET_TRANSITION_ROUTE = "{0}/moto-api/state-manager/set-transition"
+_require(
+    "moto's state-manager set-transition route",
+    lambda: (_moto_api_url_paths[_SET_TRANSITION_ROUTE], _has(state_manager, "set_transition", "unset_transition")),
+)
+
+
+def check_transitions_of(model_name: str, check: Callable[[Any], Any], refusal: type[Exception]) -> None:
+    """Run `check` on every transition set for `model_name`, from Python or over HTTP, before it is kept.
+
+    `check` raises `refusal` (whose `message`, or text, names the field) to refuse: Python callers get
+    it, and the HTTP route answers 400 {"message"}.
+    """
+    moto_set_transition = state_manager.set_transition
+    if getattr(moto_set_transition, "checks", None) == model_name:
+        return
+
+    def set_transition(name: str, transition: Any) -> None:
+        if name == model_name:
+            check(transition)
+        moto_set_transition(name, transition)
+
+    set_transition.checks = model_name  # type: ignore[attr-defined]
+    # An instance attribute: moto's route and its Python callers look the method up on the instance
+    state_manager.set_transition = set_transition
+    moto_route = _moto_api_url_paths[_SET_TRANSITION_ROUTE]
+
+    def set_transition_route(request: Any, full_url: str, headers: Any) -> Any:
+        try:
+            return moto_route(request, full_url, headers)
+        except refusal as refused:
+            message = getattr(refused, "message", None) or str(refused)
+            return 400, {"Content-Type": "application/json"}, json.dumps({"message": message})
+
+    _moto_api_url_paths[_SET_TRANSITION_ROUTE] = set_transition_route
+
+
 # moto files every model instance under model_data[service][model] for /moto-api/data.json, keyed by
 # the second part of the model's module name (5.1.2 - 5.2.5). Changed: data.json would not list ours.
 _model_data: dict[str, Any] = _require(

@@ -19,7 +19,7 @@ from moto.core.common_models import BaseModel
 from moto.utilities.tagging_service import TaggingService
 
 from ._identity import served_regions
-from ._moto import file_models_under, mock_random, partition_of, state_manager
+from ._moto import check_transitions_of, file_models_under, mock_random, partition_of, state_manager
 from ._shapes import SERVICE_MODEL, SERVICE_NAME, InvalidInput, _describe, compile_check, refuse_unknown_members
 from .exceptions import ResourceNotFoundException, SnowDeviceManagementError, ValidationException
 
@@ -256,6 +256,10 @@ def check_execution_transition(transition: Any) -> dict[str, Any]:
             )
         return {"progression": progression, "seconds": seconds}
     return {"progression": progression}
+
+
+# A transition for executions is checked where it is set (Python or HTTP), not first where it is read
+check_transitions_of(EXECUTION_MODEL, check_execution_transition, ValidationException)
 
 
 def execution_transition() -> dict[str, Any]:

@@ -61,8 +61,14 @@ def sdm(aws: None) -> Any:
 
 @pytest.fixture
 def transition() -> Iterator[Callable[[Any], None]]:
+    """Plants a transition past the check made where transitions are set, as one kept from before the
+    package was imported would be, by writing moto's store of transitions directly."""
+
+    def plant(config: Any) -> None:
+        state_manager._transitions[EXECUTION_MODEL] = config
+
     try:
-        yield lambda config: state_manager.set_transition(EXECUTION_MODEL, config)
+        yield plant
     finally:
         state_manager.unset_transition(EXECUTION_MODEL)
 
@@ -330,6 +336,26 @@ def test_check_execution_transition_refuses_a_bad_transition_naming_the_field(tr
 
 
 @pytest.mark.parametrize("bad", BAD_TRANSITIONS, ids=BAD_TRANSITION_IDS)
+def test_a_bad_transition_is_refused_where_it_is_set_in_python_and_nothing_is_kept(aws: None, bad: Any) -> None:
+    with pytest.raises(ValidationException, match="transition"):
+        state_manager.set_transition(EXECUTION_MODEL, bad)
+
+    assert state_manager.get_transition(EXECUTION_MODEL) == {"progression": "manual", "times": 1}
+
+
+def test_a_good_transition_is_kept_as_it_is_set_and_other_models_are_not_checked(aws: None) -> None:
+    try:
+        state_manager.set_transition(EXECUTION_MODEL, {"progression": "time", "seconds": 5})
+        state_manager.set_transition("ec2::instance", {"progression": "anything"})
+
+        assert state_manager.get_transition(EXECUTION_MODEL) == {"progression": "time", "seconds": 5}
+        assert state_manager.get_transition("ec2::instance") == {"progression": "anything"}
+    finally:
+        state_manager.unset_transition(EXECUTION_MODEL)
+        state_manager.unset_transition("ec2::instance")
+
+
+@pytest.mark.parametrize("bad", BAD_TRANSITIONS, ids=BAD_TRANSITION_IDS)
 def test_a_bad_transition_reads_as_the_default_so_every_operation_still_answers(
     sdm: Any, transition: Callable[[Any], None], bad: Any
 ) -> None:
@@ -378,15 +404,19 @@ def served() -> Iterator[str]:
 
 
 @pytest.mark.parametrize("bad", BAD_TRANSITIONS[:6], ids=BAD_TRANSITION_IDS[:6])
-def test_a_bad_transition_set_on_a_server_leaves_every_operation_answering(served: str, bad: Any) -> None:
+def test_a_bad_transition_set_on_a_server_is_refused_with_400_and_every_operation_answers(
+    served: str, bad: Any
+) -> None:
     sdm = server_client(served)
     device_id = sdm.list_devices()["devices"][0]["managedDeviceId"]
     task_id = sdm.create_task(targets=[device_id], command=REBOOT)["taskId"]
     body = json.dumps({"model_name": EXECUTION_MODEL, "transition": bad}, default=str)
     try:
         set_response = requests.post(f"{served}/moto-api/state-manager/set-transition", data=body, timeout=10)
-        # Refused where it enters (400), or stored as moto stores anything (201) and read as the default
-        assert set_response.status_code in (201, 400)
+        assert set_response.status_code == 400
+        assert "transition" in set_response.json()["message"]
+        kept = requests.get(f"{served}/moto-api/state-manager/get-transition?model_name={EXECUTION_MODEL}", timeout=10)
+        assert kept.json() == {"progression": "manual", "times": 1}
 
         assert sdm.create_task(targets=[device_id], command=REBOOT)["taskId"]
         assert sdm.describe_task(taskId=task_id)["state"] == "IN_PROGRESS"
