@@ -438,7 +438,10 @@ class _Changes:
         """Leave one object out of this write; the tickets of the requests that changed it."""
         if table == "backends":
             self.settings = False
-        {"devices": self.devices, "tasks": self.tasks}.get(table, {}).pop(resource_id, None)
+        elif table == "devices":
+            self.devices.pop(resource_id, None)
+        else:
+            self.tasks.pop(resource_id, None)
         return self.noted_by.pop((table, resource_id), set())
 
     def statements(self) -> list[_Statement]:
