@@ -593,9 +593,9 @@ class StateStore:
         if self.loaded is not None:
             for (account_id, region), backend in self.loaded.backends.items():
                 models.snowdevicemanagement_backends[account_id][region] = backend
-        models.change_listener = self._note
+        models.changes.change_listener = self._note
 
-    def _ticket(self) -> _Ticket:
+    def _thread_ticket(self) -> _Ticket:
         ticket = getattr(self._threads, "ticket", None)
         if ticket is None:
             ticket = self._threads.ticket = _Ticket()
@@ -603,7 +603,7 @@ class StateStore:
 
     def _note(self, backend: SnowDeviceManagementBackend, resource: Any) -> None:
         key = (backend.account_id, backend.region_name)
-        ticket = self._ticket()
+        ticket = self._thread_ticket()
         with self._pending_lock:
             changes = self._pending.get(key)
             if resource is None and changes is None and key not in self._saved_keys:
@@ -624,7 +624,7 @@ class StateStore:
         flush, and StateWriteError is raised for a write request or one whose thread changed something.
         If this thread's own change could not be saved (and was undone), StateWriteError is raised too.
         """
-        ticket = self._ticket()
+        ticket = self._thread_ticket()
         mine = ticket.changed
         if not (mine or write_request or ticket.failure):
             return
@@ -755,8 +755,8 @@ class StateStore:
 
     def close(self) -> None:
         """Stop writing through and release the database and its lock."""
-        if models.change_listener == self._note:
-            models.change_listener = None
+        if models.changes.change_listener == self._note:
+            models.changes.change_listener = None
         self._connection.close()
         os.close(self._lock_file)
 

@@ -39,7 +39,7 @@ def device_arn(device_id: str, region: str = REGION, account: str = DEFAULT_ACCO
 class Clock:
     """Stands in for the `time` module the package reads its clock from, so time needs no sleeping.
 
-    Install it with `monkeypatch.setattr(moto_snowdevice.models, "time", clock)`.
+    Install it with `monkeypatch.setattr(moto_snowdevice.models.core, "time", clock)`.
     """
 
     def __init__(self) -> None:

@@ -726,7 +726,7 @@ def test_with_manual_progression_twice_each_step_takes_two_describes(
 @pytest.fixture
 def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
     stand_in = Clock()
-    monkeypatch.setattr(models, "time", stand_in)
+    monkeypatch.setattr(models.core, "time", stand_in)
     return stand_in
 
 

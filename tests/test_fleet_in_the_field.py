@@ -73,7 +73,7 @@ def transition() -> Iterator[SetTransition]:
 @pytest.fixture
 def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
     stand_in = Clock()
-    monkeypatch.setattr(models, "time", stand_in)
+    monkeypatch.setattr(models.core, "time", stand_in)
     return stand_in
 
 

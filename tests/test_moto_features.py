@@ -522,8 +522,8 @@ MOTO_PRIVATE_NAMES = (
 
 @pytest.mark.parametrize(
     "path",
-    sorted(path for path in [*PACKAGE.glob("*.py"), PACKAGE.parent / "_moto_snowdevice_pytest.py"] if path.name != "_moto.py"),
-    ids=lambda path: path.name,
+    sorted(path for path in [*PACKAGE.rglob("*.py"), PACKAGE.parent / "_moto_snowdevice_pytest.py"] if path.name != "_moto.py"),
+    ids=lambda path: str(path.relative_to(PACKAGE.parent)),
 )
 def test_no_module_but_the_seam_reaches_into_moto(path: Path) -> None:
     assert [name for name in moto_imports(path) if name not in PUBLIC] == []

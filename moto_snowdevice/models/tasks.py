@@ -1,0 +1,394 @@
+"""Tasks and their executions, one per target device, and the task and execution operations."""
+
+from __future__ import annotations
+
+import bisect
+import hashlib
+import json
+import sys
+from typing import TYPE_CHECKING, Any, cast
+
+from moto.core.common_models import BaseModel
+
+from .._checks import check_tags
+from ..exceptions import ResourceNotFoundException, ValidationException
+from .changes import _changed
+from .core import BackendCore, _new_id
+from .devices import ManagedDevice
+from .pagination import paginate, paginate_positions
+from .states import (
+    CANCELED,
+    EXECUTION_TRANSITIONS,
+    FINAL_EXECUTION_STATES,
+    IN_PROGRESS,
+    QUEUED,
+    RUNS_ON_DEVICE,
+    SUCCEEDED,
+    TASK_CANCELED,
+    TASK_COMPLETED,
+    TASK_IN_PROGRESS,
+    TIMED_OUT,
+)
+from .tags import _tag_list
+
+if TYPE_CHECKING:
+    from . import SnowDeviceManagementBackend
+
+class Execution(BaseModel):
+    """The work of one task on one of its target devices; its device's `work` moves it on."""
+
+    def __init__(self, task: "Task", device: ManagedDevice, execution_id: str, now: float):
+        self.task = task
+        self.device = device
+        self.managed_device_id = device.managed_device_id
+        self.execution_id = execution_id
+        self.state = QUEUED
+        self.started_at: float | None = None
+        self.last_updated_at = now
+
+    def resume(self, saved: dict[str, Any]) -> None:
+        """Take up the state `saved()` gave, as a freshly restored execution (see Task.restore)."""
+        self.state = saved["state"]
+        self.started_at = saved.get("startedAt")
+        self.last_updated_at = saved["lastUpdatedAt"]
+        if self.state == IN_PROGRESS:
+            if self.device.running is not None:
+                raise ValidationException(f"managed device {self.managed_device_id} runs two executions at once")
+            self.device.running = self
+
+    def saved(self) -> dict[str, Any]:
+        return {
+            "managedDeviceId": self.managed_device_id,
+            "state": self.state,
+            "startedAt": self.started_at,
+            "lastUpdatedAt": self.last_updated_at,
+        }
+
+    @property
+    def finished(self) -> bool:
+        return self.state in FINAL_EXECUTION_STATES
+
+    def time_out(self, limit: float) -> None:
+        # At its deadline, unless it changed later than that (the timeout was set after the change)
+        self.move_to(TIMED_OUT, max(self.task.created_at + limit, self.last_updated_at))
+
+    def move_to(self, state: str, now: float) -> None:
+        """Enter `state`, with its effects on the task and the device."""
+        before = self.state
+        device = self.device
+        if before == QUEUED and state in RUNS_ON_DEVICE:
+            self.started_at = now
+            if self.task.command_name == "unlock":
+                device.touch(now, deviceState="UNLOCKING")
+        self.state = state
+        self.last_updated_at = now
+        if state == IN_PROGRESS:
+            device.running = self
+            device.touch(now)
+        else:
+            if device.running is self:
+                device.running = None
+            # Work that never started (canceled, rejected, timed out in the queue) leaves the device alone
+            if state in RUNS_ON_DEVICE or before == IN_PROGRESS:
+                self._finish_on_device(state, now)
+            self.task.execution_ended(now)
+        self.task.last_updated_at = max(now, self.task.last_updated_at)
+        _changed(self.task.backend, self.task)
+
+    def _finish_on_device(self, state: str, now: float) -> None:
+        command = self.task.command_name
+        device = self.device
+        if command == "unlock":
+            device.touch(now, deviceState="UNLOCKED" if state == SUCCEEDED else "LOCKED")
+        elif command == "reboot" and state == SUCCEEDED:
+            device.touch(now, lastReachedOutAt=now)
+        else:
+            device.touch(now)
+
+class Task(BaseModel):
+    """A command sent to one or more managed devices."""
+
+    def __init__(
+        self,
+        backend: "SnowDeviceManagementBackend",
+        devices: list[ManagedDevice],
+        command: dict[str, Any],
+        description: str | None,
+        now: float,
+    ):
+        self._set_up(backend, _new_id("st-"), devices, command, description, now)
+        for execution in self.executions:
+            execution.device.enqueue(execution, now)
+
+    @classmethod
+    def restore(cls, backend: "SnowDeviceManagementBackend", saved: dict[str, Any]) -> "Task":
+        """The task as `saved()` gave it, queued again on its devices, drawing no ID."""
+        task = cast("Task", cls.__new__(cls))
+        devices = [backend.get_device(execution["managedDeviceId"]) for execution in saved["executions"]]
+        task._set_up(backend, saved["taskId"], devices, saved["command"], saved.get("description"), saved["createdAt"])
+        task.last_updated_at = saved["lastUpdatedAt"]
+        task.completed_at = saved.get("completedAt")
+        task.canceled = saved["canceled"]
+        if saved.get("clientToken"):
+            task.client_token = (saved["clientToken"], saved["fingerprint"])
+        for execution, saved_execution in zip(task.executions, saved["executions"]):
+            # Back in its queue as it was: the device keeps the pace it was saved with
+            execution.device.queue.append(execution)
+            execution.resume(saved_execution)
+        return task
+
+    def saved(self) -> dict[str, Any]:
+        """What `restore` needs: the task, its tags, its client token and its executions."""
+        token, fingerprint = self.client_token or (None, None)
+        return {
+            "taskId": self.task_id,
+            "command": self.command,
+            "description": self.description,
+            "tags": self.backend.tags_of(self.arn),
+            "createdAt": self.created_at,
+            "lastUpdatedAt": self.last_updated_at,
+            "completedAt": self.completed_at,
+            "canceled": self.canceled,
+            "clientToken": token,
+            "fingerprint": fingerprint,
+            "executions": [execution.saved() for execution in self.executions],
+        }
+
+    def _set_up(
+        self,
+        backend: "SnowDeviceManagementBackend",
+        task_id: str,
+        devices: list[ManagedDevice],
+        command: dict[str, Any],
+        description: str | None,
+        now: float,
+    ) -> None:
+        self.backend = backend
+        self.task_id = task_id
+        # The command's one member: a Command union holds nothing but its choice
+        self.command_name = sys.intern(next(iter(command)))
+        self.description = description
+        self.created_at = now
+        self.last_updated_at = now
+        self.completed_at: float | None = None
+        self.canceled = False
+        # Where the task stands in its backend's order of tasks, set when it is registered
+        self.position = -1
+        # (token, fingerprint of the parameters) when CreateTask was given a clientToken
+        self.client_token: tuple[str, str] | None = None
+        self.executions = tuple(
+            Execution(self, device, str(number), now) for number, device in enumerate(devices, start=1)
+        )
+
+    @property
+    def task_arn(self) -> str:
+        return f"{self.backend.arn_prefix}task/{self.task_id}"
+
+    arn = task_arn
+
+    @property
+    def targets(self) -> list[str]:
+        return [execution.managed_device_id for execution in self.executions]
+
+    @property
+    def command(self) -> dict[str, Any]:
+        return {self.command_name: {}}
+
+    def execution_on(self, managed_device_id: str) -> "Execution | None":
+        return next(
+            (execution for execution in self.executions if execution.managed_device_id == managed_device_id),
+            None,
+        )
+
+    @property
+    def finished(self) -> bool:
+        return self.canceled or self.completed_at is not None
+
+    @property
+    def state(self) -> str:
+        if self.canceled:
+            return TASK_CANCELED
+        return TASK_COMPLETED if self.completed_at is not None else TASK_IN_PROGRESS
+
+    def execution_ended(self, now: float) -> None:
+        if not self.canceled and all(execution.finished for execution in self.executions):
+            ends_now = self.completed_at is None
+            # Ends may be stamped in the past (a deadline, a catch-up step): the task ends with the last
+            self.completed_at = max(now, *(execution.last_updated_at for execution in self.executions))
+            if ends_now:
+                self.backend.task_ended(self)
+
+def _fingerprint(*parameters: Any) -> str:
+    """A short digest of a request's parameters, to tell a repeated clientToken's request apart."""
+    text = json.dumps(parameters, sort_keys=True).encode()
+    return hashlib.blake2b(text, digest_size=8).hexdigest()
+
+
+class TaskBackend(BackendCore):
+    """A backend's tasks and executions and their operations."""
+
+    def restore_task(self, saved: dict[str, Any]) -> Task:
+        """Add a task saved by `Task.saved()`, behind the tasks restored before it on its devices."""
+        if saved["taskId"] in self.tasks:
+            raise ValidationException(f"task {saved['taskId']} is saved twice")
+        task = Task.restore(self, saved)
+        self._last_time = max(self._last_time, task.last_updated_at)
+        return self._register_task(task, saved.get("tags"))
+
+    def _register_task(self, task: Task, tags: dict[str, str] | None) -> Task:
+        self.tasks[task.task_id] = task
+        task.position = len(self._task_order)
+        self._task_order.append(task)
+        self._task_positions[task.state].append(task.position)
+        if tags:
+            self.tagger.tag_resource(task.arn, _tag_list(tags))
+        if task.client_token is not None:
+            self._client_tokens[task.client_token[0]] = (task.client_token[1], task)
+        _changed(self, task)
+        return task
+
+    def create_task(
+        self,
+        targets: list[str],
+        command: dict[str, Any],
+        description: str | None,
+        tags: dict[str, str] | None,
+        client_token: str | None,
+    ) -> Task:
+        fingerprint = _fingerprint(targets, command, description, tags)
+        if client_token is not None and client_token in self._client_tokens:
+            previous_fingerprint, task = self._client_tokens[client_token]
+            if previous_fingerprint != fingerprint:
+                raise ValidationException(
+                    f"clientToken {client_token} was already used with different parameters"
+                )
+            return task
+        if tags:
+            check_tags(tags)
+        devices = [self.get_device(device_id) for device_id in dict.fromkeys(targets)]
+        for device in devices:
+            # Work the device finished before now must not be counted after the new task
+            device.work()
+        task = Task(self, devices, command, description, self._now())
+        if client_token is not None:
+            task.client_token = (client_token, fingerprint)
+        return self._register_task(task, tags)
+
+    def task_ended(self, task: Task) -> None:
+        """Move an ending task (CANCELED or COMPLETED, for good) out of the IN_PROGRESS positions."""
+        in_progress = self._task_positions[TASK_IN_PROGRESS]
+        index = bisect.bisect_left(in_progress, task.position)
+        if index < len(in_progress) and in_progress[index] == task.position:
+            del in_progress[index]
+        bisect.insort(self._task_positions[task.state], task.position)
+
+    def observe(self, task: Task) -> Task:
+        """Let every target device of an unfinished task work as the progression allows."""
+        if not task.finished:
+            for execution in task.executions:
+                execution.device.work()
+        return task
+
+    def describe_task(self, task_id: str) -> Task:
+        return self.observe(self.get_task(task_id))
+
+    def cancel_task(self, task_id: str) -> Task:
+        """Cancel a task whose executions are all still queued; running work cannot be canceled."""
+        task = self.observe(self.get_task(task_id))
+        state = task.state
+        if state != TASK_IN_PROGRESS:
+            raise ValidationException(f"Task {task_id} cannot be canceled because it is {state}")
+        for execution in task.executions:
+            if execution.state != QUEUED:
+                raise ValidationException(
+                    f"Task {task_id} cannot be canceled because its execution on "
+                    f"{execution.managed_device_id} is {execution.state}"
+                )
+        now = self._now()
+        # The documented race: a device may take the work from its queue before the cancel lands
+        taken = [
+            execution
+            for execution in task.executions
+            if (execution.device.takes_work_before_cancel or self.takes_work_before_cancel)
+            and execution.device.online
+            and execution.device.running is None
+            and execution.device.head() is execution
+        ]
+        task.canceled = not taken
+        for execution in task.executions:
+            execution.move_to(IN_PROGRESS if execution in taken else CANCELED, now)
+        task.last_updated_at = now
+        if task.canceled:
+            self.task_ended(task)
+        return task
+
+    def list_tasks(
+        self, state: str | None, max_results: int | None, next_token: str | None
+    ) -> tuple[list[Task], str | None]:
+        scope = ("ListTasks", self.account_id, self.region_name, state)
+        if state:
+            # Every task's state as of now: each device with work catches up once, then the index answers
+            self._work_until_now(self._device_order)
+            return paginate_positions(self._task_order, self._task_positions[state], max_results, next_token, *scope)
+        tasks, next_token = paginate(self._task_order, None, max_results, next_token, *scope)
+        for task in tasks:
+            self.observe(task)
+        return tasks, next_token
+
+    def get_execution(self, task_id: str, managed_device_id: str) -> Execution:
+        execution = self.get_task(task_id).execution_on(managed_device_id)
+        if execution is None:
+            raise ResourceNotFoundException(
+                f"Task {task_id} has no execution on managed device {managed_device_id}"
+            )
+        return execution
+
+    def describe_execution(self, task_id: str, managed_device_id: str) -> Execution:
+        execution = self.get_execution(task_id, managed_device_id)
+        # Polling unfinished work is what moves its device on under the state manager's "manual" progression
+        execution.device.work(polls=0 if execution.finished else 1)
+        return execution
+
+    def list_executions(
+        self, task_id: str, state: str | None, max_results: int | None, next_token: str | None
+    ) -> tuple[list[Execution], str | None]:
+        task = self.observe(self.get_task(task_id))
+        return paginate(
+            task.executions,
+            (lambda execution: execution.state == state) if state else None,
+            max_results,
+            next_token,
+            "ListExecutions",
+            self.account_id,
+            self.region_name,
+            task_id,
+            state,
+        )
+
+    def advance_execution(self, task_id: str, managed_device_id: str, state: str) -> Execution:
+        """Move an execution to `state` on command, as a device would report it."""
+        execution = self.get_execution(task_id, managed_device_id)
+        device = execution.device
+        if not device.online:
+            raise ValidationException(
+                f"Managed device {managed_device_id} is offline; it reports no work until it is back online"
+            )
+        device.work()
+        current = execution.state
+        allowed = EXECUTION_TRANSITIONS.get(current, frozenset())
+        if state not in allowed:
+            raise ValidationException(
+                f"Execution of task {task_id} on {managed_device_id} cannot move from {current} to {state}"
+                + (f"; allowed: {', '.join(sorted(allowed))}" if allowed else "")
+            )
+        if current == QUEUED and state in RUNS_ON_DEVICE:
+            running = execution.device.running
+            if running is not None:
+                raise ValidationException(
+                    f"Managed device {managed_device_id} is busy with task {running.task.task_id}; "
+                    "only one task runs on a device at a time"
+                )
+        now = self._now()
+        execution.move_to(state, now)
+        device.restart_pace(now)
+        return execution
