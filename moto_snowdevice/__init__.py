@@ -10,11 +10,13 @@ __version__ = "0.2.0.dev0"
 # First: stops the import, naming the installed moto and the supported range, if moto lacks an internal
 from . import _moto  # noqa: F401
 from ._control import (
+    ControlRequestError,
     add_device,
     advance_execution,
     clear_faults,
     inject_fault,
     load_fleet,
+    seed,
     set_device_online,
     set_execution_outcomes,
     set_execution_timeout,
@@ -24,6 +26,7 @@ from ._registration import register
 from ._schemas import ResponseMismatch, check_responses
 
 __all__ = [
+    "ControlRequestError",
     "ResponseMismatch",
     "add_device",
     "advance_execution",
@@ -32,6 +35,7 @@ __all__ = [
     "inject_fault",
     "load_fleet",
     "register",
+    "seed",
     "set_device_online",
     "set_execution_outcomes",
     "set_execution_timeout",

@@ -12,6 +12,12 @@ POST /moto-api/snow-device-management/execution-timeout  {"seconds", "accountId"
 POST /moto-api/snow-device-management/execution-outcomes {"weights", "managedDeviceId"?, ...}
 Any other path or method under the prefix answers a JSON 404 or 405 with a "message".
 
+Where the helpers act: on the server `endpoint_url=` names; else, under moto's TEST_SERVER_MODE or
+TEST_PROXY_MODE, on the server or proxy moto sends this process's clients to (TEST_SERVER_MODE_ENDPOINT,
+TEST_PROXY_MODE_ENDPOINT), through the routes above; else in this process. The routes themselves always
+act in the process that serves them. A helper sends its account as this process reads it
+(MOTO_ACCOUNT_ID, else moto's default account); a route given none reads the server's own.
+
 Every route and function refuses bad input with ValidationException (HTTP 400, {"message": ...} naming the
 field) before it changes anything:
 - accountId: twelve ASCII digits; region: one this service serves (any region botocore knows, or, under
@@ -26,20 +32,21 @@ field) before it changes anything:
 """
 
 import json
+import urllib.request
 from collections.abc import Callable, Mapping
 from contextlib import ExitStack
 from importlib import resources
 from pathlib import Path
 from typing import Any
+from urllib.error import HTTPError, URLError
 from urllib.parse import urlsplit
 
-from moto.core import DEFAULT_ACCOUNT_ID
-
-from . import exceptions
+from . import _moto, exceptions
 from ._identity import is_account_id, is_served_region
 from ._shapes import SERVICE_MODEL, SERVICE_NAME, _describe
 from .exceptions import SnowDeviceManagementError, ValidationException
 from .models import (
+    EXECUTION_MODEL,
     Fault,
     ManagedDevice,
     SnowDeviceManagementBackend,
@@ -48,6 +55,20 @@ from .models import (
     check_outcome_weights,
     snowdevicemanagement_backends,
 )
+
+__all__ = [
+    "ControlRequestError",
+    "add_device",
+    "advance_execution",
+    "clear_faults",
+    "inject_fault",
+    "load_fleet",
+    "seed",
+    "set_device_online",
+    "set_execution_outcomes",
+    "set_execution_timeout",
+    "simulate_cancel_race",
+]
 
 DEFAULT_REGION = "us-east-1"
 API_PREFIX = f"/moto-api/{SERVICE_NAME}"
@@ -65,8 +86,8 @@ _DOCUMENTED_ERRORS = {
 
 
 def _identity(account_id: Any, region_name: Any) -> tuple[str, str]:
-    """The account and region a control call names (moto's default account, us-east-1), checked."""
-    account_id = DEFAULT_ACCOUNT_ID if account_id is None else account_id
+    """The account and region a control call names (MOTO_ACCOUNT_ID or moto's default, us-east-1), checked."""
+    account_id = _moto.default_account_id() if account_id is None else account_id
     region_name = DEFAULT_REGION if region_name is None else region_name
     if not is_account_id(account_id):
         raise ValidationException(f"accountId must be twelve ASCII digits, not {_describe(account_id)}")
@@ -88,22 +109,20 @@ def backend_for(account_id: Any, region_name: Any) -> SnowDeviceManagementBacken
         ) from None
 
 
-def add_device(
+def _add_device_in_process(
     device: dict[str, Any] | None = None,
     *,
+    online: bool = True,
     account_id: str | None = None,
     region_name: str | None = None,
 ) -> str:
-    """Register a managed device and return its managedDeviceId.
-
-    `device` is shaped like DescribeDevice's output plus an optional `instances` list (camelCase keys,
-    all optional; missing ones get realistic defaults). The account defaults to moto's default
-    account, the region to us-east-1. A document that breaks the model raises ValidationException.
-    """
+    """`add_device` in this process's own backends."""
+    if not isinstance(online, bool):
+        raise ValidationException(f"online must be true or false, not {_describe(online)}")
     backend = backend_for(account_id, region_name)
     document = check_device_document(device or {})
     with backend.lock:
-        return backend.add_device(document).managed_device_id
+        return backend.add_device(document, online).managed_device_id
 
 
 # A fleet entry once checked: the account and region it names, its device document, and whether it is online
@@ -168,15 +187,10 @@ def _add_entries(entries: list[_Entry], label: Callable[[int], str]) -> list[Man
         return [backends[identity].add_device(document, online) for identity, document, online in entries]
 
 
-def load_fleet(fleet: str | Path) -> list[str]:
-    """Add every device of a fleet file (or of a packaged fleet, by name: "sample"); all or nothing.
-
-    Returns the managedDeviceIds in file order.
-    """
-    return _add_fleet(_read_fleet(fleet))
 
 
-def _read_fleet(fleet: str | Path) -> Any:
+def read_fleet(fleet: str | Path) -> Any:
+    """The entries of a fleet file, or of a packaged fleet by name, as JSON (not yet checked)."""
     path = Path(fleet)
     if not path.exists() and path.suffix == "" and path.name == str(fleet):
         packaged = resources.files(__package__).joinpath("fleets", f"{fleet}.json")
@@ -194,12 +208,13 @@ def _read_fleet(fleet: str | Path) -> Any:
         raise ValidationException(f"fleet file {fleet} is not valid JSON: {error}") from None
 
 
-def _add_fleet(fleet: Any) -> list[str]:
+def add_fleet_in_process(fleet: Any) -> list[str]:
+    """Add a fleet's entries to this process's own backends, all or nothing; their managedDeviceIds."""
     devices = _add_entries(_fleet_entries(fleet), lambda index: f"fleet entry {index}: ")
     return [device.managed_device_id for device in devices]
 
 
-def advance_execution(
+def _advance_execution_in_process(
     task_id: str,
     managed_device_id: str,
     state: str,
@@ -207,12 +222,7 @@ def advance_execution(
     account_id: str | None = None,
     region_name: str | None = None,
 ) -> str:
-    """Move the execution of a task on a device to `state`, as the device would report it.
-
-    QUEUED may move to IN_PROGRESS, SUCCEEDED, FAILED (these need the device to be free),
-    REJECTED, TIMED_OUT or CANCELED; IN_PROGRESS to SUCCEEDED, FAILED or TIMED_OUT. Anything else,
-    or an unknown task or device, raises an error and changes nothing. Returns the new state.
-    """
+    """`advance_execution` in this process's own backends."""
     if state not in _EXECUTION_STATES:
         raise ValidationException(f"state must be one of {', '.join(_EXECUTION_STATES)}, not {state!r}")
     backend = backend_for(account_id, region_name)
@@ -220,17 +230,14 @@ def advance_execution(
         return backend.advance_execution(task_id, managed_device_id, state).state
 
 
-def simulate_cancel_race(
+def _simulate_cancel_race_in_process(
     enabled: bool = True,
     *,
     managed_device_id: str | None = None,
     account_id: str | None = None,
     region_name: str | None = None,
 ) -> None:
-    """Make devices take queued work before a CancelTask lands (one device, or all of the backend).
-
-    CancelTask then still answers 200, but the execution runs on and the task does not end CANCELED.
-    """
+    """`simulate_cancel_race` in this process's own backends."""
     if not isinstance(enabled, bool):
         raise ValidationException("enabled must be true or false")
     if managed_device_id is not None and not isinstance(managed_device_id, str):
@@ -240,7 +247,7 @@ def simulate_cancel_race(
         backend.set_cancel_race(enabled, managed_device_id)
 
 
-def inject_fault(
+def _inject_fault_in_process(
     operation: str,
     error: str,
     *,
@@ -250,13 +257,7 @@ def inject_fault(
     account_id: str | None = None,
     region_name: str | None = None,
 ) -> None:
-    """Make `operation` answer one of its documented errors, e.g. ThrottlingException (429).
-
-    Without `probability` the next `count` calls fail (1 by default). With it, each call fails with
-    that chance, drawn from moto's seedable random source (`/moto-api/seed`), until `count` calls
-    have failed or, without a count, until the faults are cleared. A failed call changes nothing.
-    The error carries `message` as given, or AWS's usual wording for that error ("Rate exceeded").
-    """
+    """`inject_fault` in this process's own backends."""
     documented = _DOCUMENTED_ERRORS.get(operation) if isinstance(operation, str) else None
     if documented is None:
         raise ValidationException(f"operation must be one of {', '.join(_DOCUMENTED_ERRORS)}, not {operation!r}")
@@ -279,13 +280,13 @@ def inject_fault(
         backend.inject_fault(Fault(operation, error_class, count, probability, message))
 
 
-def clear_faults(
+def _clear_faults_in_process(
     operation: str | None = None,
     *,
     account_id: str | None = None,
     region_name: str | None = None,
 ) -> None:
-    """Remove the injected faults of one operation, or all of them, in an account and region."""
+    """`clear_faults` in this process's own backends."""
     if operation is not None and (not isinstance(operation, str) or operation not in _DOCUMENTED_ERRORS):
         raise ValidationException(f"operation must be one of {', '.join(_DOCUMENTED_ERRORS)}, not {operation!r}")
     backend = backend_for(account_id, region_name)
@@ -293,19 +294,14 @@ def clear_faults(
         backend.clear_faults(operation)
 
 
-def set_device_online(
+def _set_device_online_in_process(
     managed_device_id: str,
     online: bool = True,
     *,
     account_id: str | None = None,
     region_name: str | None = None,
 ) -> None:
-    """Take a managed device off the network (`online=False`) or bring it back.
-
-    An offline device takes no work: its executions stay QUEUED (or IN_PROGRESS) whatever the
-    progression, advance_execution for it is refused, and its lastReachedOutAt stays put; CancelTask
-    and the execution timeout still apply. Coming back online is a reach-out (lastReachedOutAt = now).
-    """
+    """`set_device_online` in this process's own backends."""
     if not isinstance(managed_device_id, str):
         raise ValidationException("managedDeviceId is required and must be a string")
     if not isinstance(online, bool):
@@ -315,21 +311,292 @@ def set_device_online(
         backend.set_device_online(managed_device_id, online)
 
 
+def _set_execution_timeout_in_process(
+    seconds: float | None,
+    *,
+    account_id: str | None = None,
+    region_name: str | None = None,
+) -> None:
+    """`set_execution_timeout` in this process's own backends."""
+    limit = check_execution_timeout(seconds)
+    backend = backend_for(account_id, region_name)
+    with backend.lock:
+        backend.set_execution_timeout(limit)
+
+
+def _set_execution_outcomes_in_process(
+    weights: Mapping[str, float] | None,
+    *,
+    managed_device_id: str | None = None,
+    account_id: str | None = None,
+    region_name: str | None = None,
+) -> None:
+    """`set_execution_outcomes` in this process's own backends."""
+    checked = check_outcome_weights(weights)
+    if managed_device_id is not None and not isinstance(managed_device_id, str):
+        raise ValidationException("managedDeviceId must be a string")
+    backend = backend_for(account_id, region_name)
+    with backend.lock:
+        backend.set_outcome_weights(checked, managed_device_id)
+
+
+# Where a helper acts: this process, or the server or proxy its clients go to
+
+
+class ControlRequestError(RuntimeError):
+    """A server or proxy could not be reached, or answered a control request with neither 200 nor 400."""
+
+
+# Control requests go straight to the server: never through a proxy the environment names (HTTPS_PROXY)
+_OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+# Seconds a control request may take before it is reported as failed
+CONTROL_TIMEOUT = 30
+
+
+def _endpoint_for(endpoint_url: str | None) -> str | None:
+    """The server a helper acts on: the one named, else where moto's test mode sends clients; None: here."""
+    if endpoint_url is None:
+        return _moto.mock_endpoint()
+    if not isinstance(endpoint_url, str) or urlsplit(endpoint_url).scheme not in ("http", "https"):
+        raise ValidationException(f"endpoint_url must be an http:// or https:// URL, not {_describe(endpoint_url)}")
+    return endpoint_url.rstrip("/")
+
+
+def _body_for(account_id: str | None, region_name: str | None, **fields: Any) -> dict[str, Any]:
+    """A control route's body naming this process's default account (its MOTO_ACCOUNT_ID, not the server's)."""
+    return {
+        "accountId": _moto.default_account_id() if account_id is None else account_id,
+        "region": DEFAULT_REGION if region_name is None else region_name,
+        **fields,
+    }
+
+
+def call_control_route(endpoint: str, method: str, path: str, body: Any = None) -> Any:
+    """Send one control request (`path` under the server's root) and return its JSON answer.
+
+    A 400 raises ValidationException with the server's message, as the helper in-process would.
+    """
+    try:
+        data = None if body is None else json.dumps(body, allow_nan=False).encode()
+    except (TypeError, ValueError) as error:
+        raise ValidationException(f"the request body cannot be sent as JSON: {error}") from None
+    url = f"{endpoint}{path}"
+    request = urllib.request.Request(url, data=data, method=method, headers={"Content-Type": "application/json"})
+    try:
+        with _OPENER.open(request, timeout=CONTROL_TIMEOUT) as response:
+            answer = response.read()
+    except HTTPError as error:
+        message = _message_of(error.read())
+        if error.code == 400:
+            raise ValidationException(message) from None
+        raise ControlRequestError(f"{method} {url} answered {error.code}: {message}") from None
+    except (URLError, OSError) as error:
+        raise ControlRequestError(f"{method} {url} failed: {getattr(error, 'reason', error)}") from None
+    return json.loads(answer) if answer.strip() else {}
+
+
+def _message_of(payload: bytes) -> str:
+    try:
+        message = json.loads(payload).get("message")
+    except (ValueError, AttributeError):
+        message = None
+    return message if isinstance(message, str) else payload.decode("utf-8", "replace")[:500]
+
+
+def _route(endpoint: str, route: str, body: Any, method: str = "POST") -> Any:
+    return call_control_route(endpoint, method, f"{API_PREFIX}/{route}", body)
+
+
+# The helpers
+
+
+def add_device(
+    device: dict[str, Any] | None = None,
+    *,
+    online: bool = True,
+    account_id: str | None = None,
+    region_name: str | None = None,
+    endpoint_url: str | None = None,
+) -> str:
+    """Register a managed device and return its managedDeviceId.
+
+    `device` is shaped like DescribeDevice's output plus an optional `instances` list (camelCase keys,
+    all optional; missing ones get realistic defaults). The account defaults to moto's default
+    account (MOTO_ACCOUNT_ID whenever it is set), the region to us-east-1; `online=False` adds it off
+    the network (see set_device_online). A document that breaks the model raises ValidationException.
+    """
+    endpoint = _endpoint_for(endpoint_url)
+    if endpoint is None:
+        return _add_device_in_process(device, online=online, account_id=account_id, region_name=region_name)
+    body = _body_for(account_id, region_name, device={} if device is None else device, online=online)
+    return str(_route(endpoint, "devices", body)["managedDeviceId"])
+
+
+def load_fleet(fleet: str | Path | list[Any], *, endpoint_url: str | None = None) -> list[str]:
+    """Add every device of a fleet, all or nothing: a list of entries as POST .../fleet takes, a fleet
+    file's path, or the name of a packaged fleet ("sample").
+
+    An entry without `accountId` goes to MOTO_ACCOUNT_ID (else moto's default account), without
+    `region` to us-east-1; `"online": false` beside `"device"` starts it offline. Returns the
+    managedDeviceIds in order.
+    """
+    entries = fleet if isinstance(fleet, list) else read_fleet(fleet)
+    endpoint = _endpoint_for(endpoint_url)
+    if endpoint is None:
+        return add_fleet_in_process(entries)
+    account = _moto.default_account_id()
+    # This process's default account, not the server's, for the entries that name none
+    sent = [{"accountId": account, **entry} if isinstance(entry, dict) else entry for entry in entries]
+    return [str(device_id) for device_id in _route(endpoint, "fleet", sent)["managedDeviceIds"]]
+
+
+def seed(value: int, *, endpoint_url: str | None = None) -> None:
+    """Seed moto's random source, as POST /moto-api/seed?a=VALUE does: the IDs of devices and tasks
+    added next, and the outcomes and faults drawn by chance, repeat for the same seed."""
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise ValidationException(f"seed must be a whole number, not {_describe(value)}")
+    endpoint = _endpoint_for(endpoint_url)
+    if endpoint is None:
+        _moto.seed_random(value)
+        return
+    call_control_route(endpoint, "POST", f"/moto-api/seed?a={value}")
+
+
+def advance_execution(
+    task_id: str,
+    managed_device_id: str,
+    state: str,
+    *,
+    account_id: str | None = None,
+    region_name: str | None = None,
+    endpoint_url: str | None = None,
+) -> str:
+    """Move the execution of a task on a device to `state`, as the device would report it.
+
+    QUEUED may move to IN_PROGRESS, SUCCEEDED, FAILED (these need the device to be free),
+    REJECTED, TIMED_OUT or CANCELED; IN_PROGRESS to SUCCEEDED, FAILED or TIMED_OUT. Anything else,
+    or an unknown task or device, raises an error and changes nothing. Returns the new state.
+    """
+    endpoint = _endpoint_for(endpoint_url)
+    if endpoint is None:
+        return _advance_execution_in_process(
+            task_id, managed_device_id, state, account_id=account_id, region_name=region_name
+        )
+    body = _body_for(account_id, region_name, taskId=task_id, managedDeviceId=managed_device_id, state=state)
+    return str(_route(endpoint, "advance-execution", body)["state"])
+
+
+def simulate_cancel_race(
+    enabled: bool = True,
+    *,
+    managed_device_id: str | None = None,
+    account_id: str | None = None,
+    region_name: str | None = None,
+    endpoint_url: str | None = None,
+) -> None:
+    """Make devices take queued work before a CancelTask lands (one device, or all of the backend).
+
+    CancelTask then still answers 200, but the execution runs on and the task does not end CANCELED.
+    """
+    endpoint = _endpoint_for(endpoint_url)
+    if endpoint is None:
+        _simulate_cancel_race_in_process(
+            enabled, managed_device_id=managed_device_id, account_id=account_id, region_name=region_name
+        )
+        return
+    _route(endpoint, "cancel-race", _body_for(account_id, region_name, enabled=enabled, managedDeviceId=managed_device_id))
+
+
+def inject_fault(
+    operation: str,
+    error: str,
+    *,
+    count: int | None = None,
+    probability: float | None = None,
+    message: str | None = None,
+    account_id: str | None = None,
+    region_name: str | None = None,
+    endpoint_url: str | None = None,
+) -> None:
+    """Make `operation` answer one of its documented errors, e.g. ThrottlingException (429).
+
+    Without `probability` the next `count` calls fail (1 by default). With it, each call fails with
+    that chance, drawn from moto's seedable random source (`/moto-api/seed`), until `count` calls
+    have failed or, without a count, until the faults are cleared. A failed call changes nothing.
+    The error carries `message` as given, or AWS's usual wording for that error ("Rate exceeded").
+    """
+    endpoint = _endpoint_for(endpoint_url)
+    if endpoint is None:
+        _inject_fault_in_process(
+            operation,
+            error,
+            count=count,
+            probability=probability,
+            message=message,
+            account_id=account_id,
+            region_name=region_name,
+        )
+        return
+    given = {"count": count, "probability": probability, "message": message}
+    body = _body_for(
+        account_id, region_name, operation=operation, error=error, **{k: v for k, v in given.items() if v is not None}
+    )
+    _route(endpoint, "faults", body)
+
+
+def clear_faults(
+    operation: str | None = None,
+    *,
+    account_id: str | None = None,
+    region_name: str | None = None,
+    endpoint_url: str | None = None,
+) -> None:
+    """Remove the injected faults of one operation, or all of them, in an account and region."""
+    endpoint = _endpoint_for(endpoint_url)
+    if endpoint is None:
+        _clear_faults_in_process(operation, account_id=account_id, region_name=region_name)
+        return
+    _route(endpoint, "faults", _body_for(account_id, region_name, operation=operation), method="DELETE")
+
+
+def set_device_online(
+    managed_device_id: str,
+    online: bool = True,
+    *,
+    account_id: str | None = None,
+    region_name: str | None = None,
+    endpoint_url: str | None = None,
+) -> None:
+    """Take a managed device off the network (`online=False`) or bring it back.
+
+    An offline device takes no work: its executions stay QUEUED (or IN_PROGRESS) whatever the
+    progression, advance_execution for it is refused, and its lastReachedOutAt stays put; CancelTask
+    and the execution timeout still apply. Coming back online is a reach-out (lastReachedOutAt = now).
+    """
+    endpoint = _endpoint_for(endpoint_url)
+    if endpoint is None:
+        _set_device_online_in_process(managed_device_id, online, account_id=account_id, region_name=region_name)
+        return
+    _route(endpoint, "connectivity", _body_for(account_id, region_name, managedDeviceId=managed_device_id, online=online))
+
+
 def set_execution_timeout(
     seconds: float | None,
     *,
     account_id: str | None = None,
     region_name: str | None = None,
+    endpoint_url: str | None = None,
 ) -> None:
     """Time out every execution not finished `seconds` after its task was created (None: never).
 
     Such an execution reads TIMED_OUT from its deadline on, with the deadline as its lastUpdatedAt;
     time is read through the clock the package uses (time.time), so tools that freeze it drive this.
     """
-    limit = check_execution_timeout(seconds)
-    backend = backend_for(account_id, region_name)
-    with backend.lock:
-        backend.set_execution_timeout(limit)
+    endpoint = _endpoint_for(endpoint_url)
+    if endpoint is None:
+        _set_execution_timeout_in_process(seconds, account_id=account_id, region_name=region_name)
+        return
+    _route(endpoint, "execution-timeout", _body_for(account_id, region_name, seconds=seconds))
 
 
 def set_execution_outcomes(
@@ -338,6 +605,7 @@ def set_execution_outcomes(
     managed_device_id: str | None = None,
     account_id: str | None = None,
     region_name: str | None = None,
+    endpoint_url: str | None = None,
 ) -> None:
     """Make the progression end executions by weight, e.g. {"SUCCEEDED": 9, "FAILED": 1}.
 
@@ -346,12 +614,28 @@ def set_execution_outcomes(
     TIMED_OUT end after IN_PROGRESS with the command's failure effects. For one device with
     `managed_device_id` (it wins over the account and region's setting); None removes the setting.
     """
-    checked = check_outcome_weights(weights)
-    if managed_device_id is not None and not isinstance(managed_device_id, str):
-        raise ValidationException("managedDeviceId must be a string")
-    backend = backend_for(account_id, region_name)
-    with backend.lock:
-        backend.set_outcome_weights(checked, managed_device_id)
+    endpoint = _endpoint_for(endpoint_url)
+    if endpoint is None:
+        _set_execution_outcomes_in_process(
+            weights, managed_device_id=managed_device_id, account_id=account_id, region_name=region_name
+        )
+        return
+    sent = None if weights is None else dict(weights)
+    _route(
+        endpoint,
+        "execution-outcomes",
+        _body_for(account_id, region_name, weights=sent, managedDeviceId=managed_device_id),
+    )
+
+
+def forget_progression(*, endpoint_url: str | None = None) -> None:
+    """Remove a progression set for this service's executions with moto's state manager (the default
+    applies again), in this process or on a server; what the fixtures do after each test."""
+    endpoint = _endpoint_for(endpoint_url)
+    if endpoint is None:
+        _moto.state_manager.unset_transition(EXECUTION_MODEL)
+        return
+    call_control_route(endpoint, "POST", "/moto-api/state-manager/unset-transition", {"model_name": EXECUTION_MODEL})
 
 
 # HTTP twins
@@ -406,7 +690,7 @@ def _post_devices(body: Any) -> dict[str, Any]:
 
 
 def _post_fleet(body: Any) -> dict[str, Any]:
-    return {"managedDeviceIds": _add_fleet(body)}
+    return {"managedDeviceIds": add_fleet_in_process(body)}
 
 
 def _text(body: dict[str, Any], key: str) -> str:
@@ -419,7 +703,7 @@ def _text(body: dict[str, Any], key: str) -> str:
 def _post_advance_execution(body: Any) -> dict[str, Any]:
     body = _object(body)
     task_id, device_id = _text(body, "taskId"), _text(body, "managedDeviceId")
-    state = advance_execution(
+    state = _advance_execution_in_process(
         task_id,
         device_id,
         _text(body, "state"),
@@ -432,7 +716,7 @@ def _post_advance_execution(body: Any) -> dict[str, Any]:
 def _post_cancel_race(body: Any) -> dict[str, Any]:
     body = _object(body)
     enabled = body.get("enabled", True)
-    simulate_cancel_race(
+    _simulate_cancel_race_in_process(
         enabled,
         managed_device_id=body.get("managedDeviceId"),
         account_id=body.get("accountId"),
@@ -443,7 +727,7 @@ def _post_cancel_race(body: Any) -> dict[str, Any]:
 
 def _post_faults(body: Any) -> dict[str, Any]:
     body = _object(body)
-    inject_fault(
+    _inject_fault_in_process(
         _text(body, "operation"),
         _text(body, "error"),
         count=body.get("count"),
@@ -457,7 +741,7 @@ def _post_faults(body: Any) -> dict[str, Any]:
 
 def _delete_faults(body: Any) -> dict[str, Any]:
     body = _object(body)
-    clear_faults(body.get("operation"), account_id=body.get("accountId"), region_name=body.get("region"))
+    _clear_faults_in_process(body.get("operation"), account_id=body.get("accountId"), region_name=body.get("region"))
     return {}
 
 
@@ -466,7 +750,7 @@ def _post_connectivity(body: Any) -> dict[str, Any]:
     device_id = _text(body, "managedDeviceId")
     if "online" not in body:
         raise ValidationException("online is required and must be true or false")
-    set_device_online(device_id, body["online"], account_id=body.get("accountId"), region_name=body.get("region"))
+    _set_device_online_in_process(device_id, body["online"], account_id=body.get("accountId"), region_name=body.get("region"))
     return {"managedDeviceId": device_id, "online": body["online"]}
 
 
@@ -474,7 +758,7 @@ def _post_execution_timeout(body: Any) -> dict[str, Any]:
     body = _object(body)
     if "seconds" not in body:
         raise ValidationException("seconds is required: a positive number, or null for never")
-    set_execution_timeout(body["seconds"], account_id=body.get("accountId"), region_name=body.get("region"))
+    _set_execution_timeout_in_process(body["seconds"], account_id=body.get("accountId"), region_name=body.get("region"))
     return {"seconds": body["seconds"]}
 
 
@@ -482,7 +766,7 @@ def _post_execution_outcomes(body: Any) -> dict[str, Any]:
     body = _object(body)
     if "weights" not in body:
         raise ValidationException("weights is required: an object of states and numbers, or null to remove")
-    set_execution_outcomes(
+    _set_execution_outcomes_in_process(
         body["weights"],
         managed_device_id=body.get("managedDeviceId"),
         account_id=body.get("accountId"),

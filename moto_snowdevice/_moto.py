@@ -13,7 +13,9 @@ that import.
 """
 
 import importlib
+import importlib.util
 import json
+import os
 import re
 import sys
 from collections.abc import Callable
@@ -22,6 +24,8 @@ from importlib.machinery import ModuleSpec
 from importlib.metadata import version
 from types import ModuleType
 from typing import Any
+
+from moto.core import DEFAULT_ACCOUNT_ID
 
 SUPPORTED_MOTO = ">=5.1.2,<6"
 MOTO_VERSION = version("moto")
@@ -506,3 +510,68 @@ _model_data: dict[str, Any] = _require(
 def file_models_under(service_name: str, module_part: str) -> None:
     """List this package's models in /moto-api/data.json under the service's name."""
     _model_data[service_name].update(_model_data.pop(module_part, {}))
+
+
+# --- moto's test modes: where the clients go, and the default account ------------------------------
+
+# moto's settings: TEST_SERVER_MODE (read once, when moto.settings is imported), is_test_proxy_mode()
+# (read at each call), and the endpoints its mock_aws resets in those modes, test_server_mode_endpoint()
+# (TEST_SERVER_MODE_ENDPOINT) and test_proxy_mode_endpoint() (TEST_PROXY_MODE_ENDPOINT), each read at
+# each call (5.1.2 - 5.2.5). Changed: the import stops here.
+_require(
+    "moto.settings TEST_SERVER_MODE / is_test_proxy_mode / test_server_mode_endpoint / test_proxy_mode_endpoint",
+    lambda: _has(_settings, "TEST_SERVER_MODE", "is_test_proxy_mode", "test_server_mode_endpoint", "test_proxy_mode_endpoint"),
+)
+
+
+def mock_endpoint() -> str | None:
+    """The server (TEST_SERVER_MODE) or proxy (TEST_PROXY_MODE) whose state moto's mock_aws resets and
+    this process's clients reach, as moto's own settings name it; None in decorator mode."""
+    if _settings.TEST_SERVER_MODE:
+        return str(_settings.test_server_mode_endpoint())
+    if _settings.is_test_proxy_mode():
+        return str(_settings.test_proxy_mode_endpoint())
+    return None
+
+
+def default_account_id() -> str:
+    """The account a call names when it names none: MOTO_ACCOUNT_ID whenever it is set, else moto's default.
+
+    A copy of the first rule of moto's BaseResponse.get_current_account (5.1.2 - 5.2.5), read at each
+    call as moto reads it. Changed: helpers would seed an account the service calls no longer reach.
+    """
+    if "MOTO_ACCOUNT_ID" in os.environ:
+        return os.environ["MOTO_ACCOUNT_ID"]
+    return DEFAULT_ACCOUNT_ID
+
+
+# --- moto's proxy ----------------------------------------------------------------------------------
+
+# moto_proxy is moto.proxy.main(argv), taking -H/--host and -p/--port, serving every service whose
+# routes are registered in its own process until SIGINT or SIGTERM (5.1.2 - 5.2.5); its CA is
+# moto.moto_proxy.proxy3.CertificateCreator.cacert. Imported only when a proxy is run: it starts
+# with openssl checks. Changed: `moto-snowdevice-server --proxy` fails with UnsupportedMoto.
+_require("moto.proxy", lambda: _typed(importlib.util.find_spec("moto.proxy"), ModuleSpec))
+
+
+def run_moto_proxy(host: str, port: int) -> None:
+    """moto's proxy, in this process (where this service is registered), until a signal stops it."""
+    proxy_main = _require("moto.proxy.main", lambda: _attribute("moto.proxy", "main"))
+    proxy_main(["--host", host, "--port", str(port)])
+
+
+def moto_proxy_ca_bundle() -> str:
+    """The file of the CA moto's proxy signs its certificates with (AWS_CA_BUNDLE for its clients)."""
+    creator = _require(
+        "moto.moto_proxy.proxy3.CertificateCreator.cacert",
+        lambda: _has(_attribute("moto.moto_proxy.proxy3", "CertificateCreator"), "cacert"),
+    )
+    return str(creator.cacert)
+
+
+# --- Seeding ---------------------------------------------------------------------------------------
+
+
+def seed_random(seed: int) -> None:
+    """What moto's /moto-api/seed?a=SEED does: seed moto's random source (IDs, drawn outcomes)."""
+    mock_random.seed(seed)

@@ -25,7 +25,7 @@ from werkzeug.http import HTTP_STATUS_CODES
 from werkzeug.wsgi import get_input_stream
 
 from . import _moto, _schemas, _state
-from ._control import load_fleet
+from ._control import add_fleet_in_process, read_fleet
 from ._cors import with_cors
 from ._shapes import SERVICE_NAME, find_operation, raw_path
 from .exceptions import SnowDeviceManagementError
@@ -399,7 +399,8 @@ def _open_state(args: argparse.Namespace) -> _state.StateStore:
 
 
 def _seed(fleet: str, store: _state.StateStore | None) -> None:
-    devices = load_fleet(fleet)
+    # In this process, whatever test mode its environment names; entries without an account go to MOTO_ACCOUNT_ID
+    devices = add_fleet_in_process(read_fleet(fleet))
     if store is not None:
         store.flush()
     print(f"seeded {len(devices)} managed devices from {fleet}", flush=True)
