@@ -55,6 +55,7 @@ from .models import (
     check_outcome_weights,
     snowdevicemanagement_backends,
 )
+from .responses import REQUEST_ID_HEADER, new_request_id
 
 __all__ = [
     "ControlRequestError",
@@ -782,7 +783,7 @@ def _endpoint(
     action: Callable[[Any], dict[str, Any]], on_delete: Callable[[Any], dict[str, Any]] | None = None
 ) -> Callable[..., tuple[int, dict[str, str], str]]:
     def handle(request: Any, full_url: str, headers: Any) -> tuple[int, dict[str, str], str]:
-        json_type = {"Content-Type": "application/json"}
+        json_type = {"Content-Type": "application/json", REQUEST_ID_HEADER: new_request_id()}
         chosen = action if request.method == "POST" else on_delete if request.method == "DELETE" else None
         if chosen is None:
             allowed = "POST or DELETE" if on_delete else "POST"
@@ -802,7 +803,7 @@ def _unknown_endpoint(request: Any, full_url: str, headers: Any) -> tuple[int, d
     known = ", ".join(route.split("/")[-1].rstrip("$") for route in ROUTES)
     path = urlsplit(full_url).path
     message = f"No endpoint at {request.method} {path}; {API_PREFIX}/ has {known}"
-    return 404, {"Content-Type": "application/json"}, json.dumps({"message": message})
+    return 404, {"Content-Type": "application/json", REQUEST_ID_HEADER: new_request_id()}, json.dumps({"message": message})
 
 
 ROUTES = {

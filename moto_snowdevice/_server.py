@@ -29,7 +29,7 @@ from ._control import add_fleet_in_process, read_fleet
 from ._cors import with_cors
 from ._shapes import SERVICE_NAME, find_operation, raw_path
 from .exceptions import SnowDeviceManagementError
-from .responses import MAX_BODY_BYTES, SnowDeviceManagementResponse
+from .responses import MAX_BODY_BYTES, REQUEST_ID_HEADER, SnowDeviceManagementResponse, new_request_id
 
 _SIGNED_FOR_SERVICE = f"/{SERVICE_NAME}/aws4_request"
 _HOST_OF_SERVICE = f"{SERVICE_NAME}."
@@ -60,7 +60,8 @@ class _ServiceRequest:
 
 
 def _json_response(status: int, code: str | None, message: str) -> _Response:
-    headers = [("Content-Type", "application/json")] + ([("x-amzn-ErrorType", code)] if code else [])
+    headers = [("Content-Type", "application/json"), (REQUEST_ID_HEADER, new_request_id())]
+    headers += [("x-amzn-ErrorType", code)] if code else []
     return status, headers, json.dumps({"message": message}).encode()
 
 
@@ -339,8 +340,13 @@ def _arguments(argv: list[str] | None) -> argparse.Namespace:
         "-p",
         "--port",
         type=int,
-        default=int(os.environ.get("MOTO_PORT", 5000)),
-        help="port to listen on (default 5000; 0 picks a free one)",
+        help="port to listen on (default MOTO_PORT or 5000; with --proxy, MOTO_PROXY_PORT or 5005; 0 picks a free one)",
+    )
+    parser.add_argument(
+        "--proxy",
+        action="store_true",
+        help="run moto's proxy (as moto_proxy does) with this service: clients set HTTPS_PROXY to it and "
+        "AWS_CA_BUNDLE to moto's CA; not with --state",
     )
     parser.add_argument("--fleet", help="fleet file, or the name of a packaged fleet (sample), to seed a fresh state")
     parser.add_argument(
@@ -408,6 +414,10 @@ def _seed(fleet: str, store: _state.StateStore | None) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     args = _arguments(argv)
+    if args.proxy:
+        return _proxy(args)
+    if args.port is None:
+        args.port = int(os.environ.get("MOTO_PORT", 5000))
     store = None
     try:
         if args.state:
@@ -432,6 +442,30 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         if store is not None:
             store.close()
+
+
+def _proxy(args: argparse.Namespace) -> int:
+    """moto's proxy with this service: every moto service and this one, for clients using HTTPS_PROXY."""
+    if args.state:
+        print("moto-snowdevice-server: --state is not offered with --proxy", file=sys.stderr)
+        return 2
+    port = int(os.environ.get("MOTO_PROXY_PORT", 5005)) if args.port is None else args.port
+    if args.fleet:
+        try:
+            _seed(args.fleet, None)
+        except SnowDeviceManagementError as error:
+            print(f"moto-snowdevice-server: {error.message}", file=sys.stderr)
+            return 2
+    if args.stop_on_stdin_eof:
+        _stop_at_end_of_stdin()
+    print(f"moto-snowdevice-server: moto's proxy; its CA for AWS_CA_BUNDLE: {_moto.moto_proxy_ca_bundle()}", flush=True)
+    try:
+        # moto's proxy prints "Serving HTTP Proxy on HOST:PORT ..." once it listens, and stops on SIGTERM
+        _moto.run_moto_proxy(args.host, port)
+    except OSError as error:
+        print(f"moto-snowdevice-server: cannot listen on {args.host}:{port}: {error.strerror}", file=sys.stderr)
+        return 2
+    return 0
 
 
 def _serve(server: BaseWSGIServer, args: argparse.Namespace) -> int:

@@ -3,6 +3,7 @@
 import json
 import re
 import sys
+import uuid
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -48,19 +49,31 @@ _IAM_ERRORS = {
 
 
 Answer = tuple[int, dict[str, str], str]
+REQUEST_ID_HEADER = "x-amzn-RequestId"
+
+
+def new_request_id() -> str:
+    """A request's own ID, as AWS sends one with every response: a UUID from the OS's randomness.
+
+    Not moto's gen_amzn_requestid_long: it draws from moto's seeded source, so answering a request
+    would change the IDs of the tasks and devices made after /moto-api/seed.
+    """
+    return str(uuid.uuid4())
 
 
 def _error(code: str, status: int, message: str, operation: str | None) -> Answer:
     body = {"message": message}
     _schemas.check_response(operation, status, body)
-    return status, {"Content-Type": _JSON, "x-amzn-ErrorType": code}, json.dumps(body)
+    headers = {"Content-Type": _JSON, "x-amzn-ErrorType": code, REQUEST_ID_HEADER: new_request_id()}
+    return status, headers, json.dumps(body)
 
 
 def _server_error(message: str) -> Answer:
     """A 500 the service's model documents: InternalServerException, and a line on stderr."""
     print(f"moto-snowdevice: {message}", file=sys.stderr, flush=True)
     code = InternalServerException.code
-    return 500, {"Content-Type": _JSON, "x-amzn-ErrorType": code}, json.dumps({"message": message})
+    headers = {"Content-Type": _JSON, "x-amzn-ErrorType": code, REQUEST_ID_HEADER: new_request_id()}
+    return 500, headers, json.dumps({"message": message})
 
 
 def _mismatch_answer(mismatch: _schemas.ResponseMismatch) -> Answer:
@@ -75,7 +88,7 @@ def _success(operation: str, result: dict[str, Any]) -> Answer:
         body = json.dumps(result, allow_nan=False)
     except ValueError:
         return _server_error(f"response mismatch: {operation}'s answer holds a number JSON cannot carry")
-    return 200, {"Content-Type": _JSON}, body
+    return 200, {"Content-Type": _JSON, REQUEST_ID_HEADER: new_request_id()}, body
 
 
 class SnowDeviceManagementResponse(ServiceResponse):
