@@ -534,6 +534,11 @@ def mock_endpoint() -> str | None:
     return None
 
 
+def test_server_endpoint() -> str | None:
+    """TEST_SERVER_MODE's server (TEST_SERVER_MODE_ENDPOINT, else localhost:MOTO_PORT); None in other modes."""
+    return str(_settings.test_server_mode_endpoint()) if _settings.TEST_SERVER_MODE else None
+
+
 def default_account_id() -> str:
     """The account a call names when it names none: MOTO_ACCOUNT_ID whenever it is set, else moto's default.
 
