@@ -10,10 +10,12 @@ import argparse
 import json
 import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import jsonschema
+from botocore.model import ListShape, MapShape, Shape, StringShape, StructureShape
 
 from ._shapes import SERVICE_MODEL
 
@@ -21,7 +23,7 @@ DRAFT = "https://json-schema.org/draft/2020-12/schema"
 ERROR_SCHEMA = "error"
 
 
-def _shape_schema(shape: Any, definitions: dict[str, Any]) -> dict[str, Any]:
+def _shape_schema(shape: Shape, definitions: dict[str, Any]) -> dict[str, Any]:
     """A `$ref` to the shape's definition, adding the definition (and those it uses) on first sight."""
     if shape.name not in definitions:
         definitions[shape.name] = {}  # placeholder: a recursive shape refers to itself
@@ -29,58 +31,88 @@ def _shape_schema(shape: Any, definitions: dict[str, Any]) -> dict[str, Any]:
     return {"$ref": f"#/$defs/{shape.name}"}
 
 
-def _definition(shape: Any, definitions: dict[str, Any]) -> dict[str, Any]:
+def _definition(shape: Shape, definitions: dict[str, Any]) -> dict[str, Any]:
+    build = _DEFINITION_BUILDERS.get(shape.type_name)
+    if build is None:
+        raise ValueError(f"No JSON Schema mapping for shape type {shape.type_name}")
+    return build(shape, definitions)
+
+
+def _structure_definition(shape: StructureShape, definitions: dict[str, Any]) -> dict[str, Any]:
+    schema: dict[str, Any] = {
+        "type": "object",
+        "properties": {name: _shape_schema(member, definitions) for name, member in shape.members.items()},
+        "additionalProperties": False,
+    }
+    if shape.required_members:
+        schema["required"] = list(shape.required_members)
+    if shape.is_tagged_union:
+        schema["minProperties"] = schema["maxProperties"] = 1
+    return schema
+
+
+def _string_definition(shape: StringShape, definitions: dict[str, Any]) -> dict[str, Any]:
     meta = shape.metadata
-    kind = shape.type_name
-    if kind == "structure":
-        schema: dict[str, Any] = {
-            "type": "object",
-            "properties": {
-                name: _shape_schema(member, definitions)
-                for name, member in shape.members.items()
-            },
-            "additionalProperties": False,
-        }
-        if shape.required_members:
-            schema["required"] = list(shape.required_members)
-        if shape.is_tagged_union:
-            schema["minProperties"] = schema["maxProperties"] = 1
-        return schema
-    if kind == "string":
-        schema = {"type": "string"}
-        if shape.enum:
-            schema["enum"] = list(shape.enum)
-        if "pattern" in meta:
-            # AWS applies a model pattern to the whole value
-            schema["pattern"] = f"^(?:{meta['pattern']})$"
-        _bounds(schema, meta, "minLength", "maxLength")
-        return schema
-    if kind in ("integer", "long"):
-        schema = {"type": "integer"}
-        _bounds(schema, meta, "minimum", "maximum")
-        return schema
-    if kind in ("float", "double"):
-        schema = {"type": "number"}
-        _bounds(schema, meta, "minimum", "maximum")
-        return schema
-    if kind == "boolean":
-        return {"type": "boolean"}
-    if kind == "timestamp":
-        # rest-json sends timestamps as epoch seconds
-        return {"type": "number"}
-    if kind == "list":
-        schema = {"type": "array", "items": _shape_schema(shape.member, definitions)}
-        _bounds(schema, meta, "minItems", "maxItems")
-        return schema
-    if kind == "map":
-        schema = {
-            "type": "object",
-            "propertyNames": _shape_schema(shape.key, definitions),
-            "additionalProperties": _shape_schema(shape.value, definitions),
-        }
-        _bounds(schema, meta, "minProperties", "maxProperties")
-        return schema
-    raise ValueError(f"No JSON Schema mapping for shape type {kind}")
+    schema: dict[str, Any] = {"type": "string"}
+    if shape.enum:
+        schema["enum"] = list(shape.enum)
+    if "pattern" in meta:
+        # AWS applies a model pattern to the whole value
+        schema["pattern"] = f"^(?:{meta['pattern']})$"
+    _bounds(schema, meta, "minLength", "maxLength")
+    return schema
+
+
+def _integer_definition(shape: Shape, definitions: dict[str, Any]) -> dict[str, Any]:
+    schema: dict[str, Any] = {"type": "integer"}
+    _bounds(schema, shape.metadata, "minimum", "maximum")
+    return schema
+
+
+def _float_definition(shape: Shape, definitions: dict[str, Any]) -> dict[str, Any]:
+    schema: dict[str, Any] = {"type": "number"}
+    _bounds(schema, shape.metadata, "minimum", "maximum")
+    return schema
+
+
+def _boolean_definition(shape: Shape, definitions: dict[str, Any]) -> dict[str, Any]:
+    return {"type": "boolean"}
+
+
+def _timestamp_definition(shape: Shape, definitions: dict[str, Any]) -> dict[str, Any]:
+    # rest-json sends timestamps as epoch seconds
+    return {"type": "number"}
+
+
+def _list_definition(shape: ListShape, definitions: dict[str, Any]) -> dict[str, Any]:
+    schema: dict[str, Any] = {"type": "array", "items": _shape_schema(shape.member, definitions)}
+    _bounds(schema, shape.metadata, "minItems", "maxItems")
+    return schema
+
+
+def _map_definition(shape: MapShape, definitions: dict[str, Any]) -> dict[str, Any]:
+    schema: dict[str, Any] = {
+        "type": "object",
+        "propertyNames": _shape_schema(shape.key, definitions),
+        "additionalProperties": _shape_schema(shape.value, definitions),
+    }
+    _bounds(schema, shape.metadata, "minProperties", "maxProperties")
+    return schema
+
+
+# The JSON Schema of each shape type of the model; botocore builds the subclass that type names
+_DEFINITION_BUILDERS: dict[str, Callable[[Any, dict[str, Any]], dict[str, Any]]] = {
+    "structure": _structure_definition,
+    "string": _string_definition,
+    "integer": _integer_definition,
+    "long": _integer_definition,
+    "float": _float_definition,
+    "double": _float_definition,
+    "boolean": _boolean_definition,
+    "timestamp": _timestamp_definition,
+    "list": _list_definition,
+    "map": _map_definition,
+}
 
 
 def _bounds(schema: dict[str, Any], meta: dict[str, Any], low: str, high: str) -> None:
@@ -108,6 +140,8 @@ def error_schema() -> dict[str, Any]:
     members: dict[str, Any] = {}
     required: set[str] = set()
     for shape in SERVICE_MODEL.error_shapes:
+        if not isinstance(shape, StructureShape):
+            raise ValueError(f"The error shape {shape.name} is no structure")
         for name in shape.members:
             members[name] = {"type": "string"}
         required.update(shape.required_members)
@@ -204,9 +238,7 @@ def check_response(operation: str | None, status: int, body: Any) -> None:
     errors = sorted(validators[name].iter_errors(body), key=str)
     if errors:
         what = f"{operation} response" if name != ERROR_SCHEMA else f"{operation or 'unrouted'} error ({status})"
-        raise ResponseMismatch(
-            f"{what} does not match the {name} schema at {errors[0].json_path}: {errors[0].message}"
-        )
+        raise ResponseMismatch(f"{what} does not match the {name} schema at {errors[0].json_path}: {errors[0].message}")
 
 
 if __name__ == "__main__":

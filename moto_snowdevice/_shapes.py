@@ -13,7 +13,7 @@ from typing import Any, NoReturn
 from urllib.parse import parse_qsl, quote, unquote, urlsplit
 
 import botocore.session
-from botocore.model import OperationModel, Shape
+from botocore.model import ListShape, MapShape, OperationModel, Shape, StringShape, StructureShape
 
 from ._identity import is_account_id, is_served_region
 
@@ -22,8 +22,7 @@ SERVICE_MODEL = botocore.session.get_session().get_service_model(SERVICE_NAME)
 
 # HTTP status of each documented error, e.g. {"ValidationException": 400, ...}
 ERROR_STATUS: dict[str, int] = {
-    shape.name: shape.metadata["error"]["httpStatusCode"]
-    for shape in SERVICE_MODEL.error_shapes
+    shape.name: shape.metadata["error"]["httpStatusCode"] for shape in SERVICE_MODEL.error_shapes
 }
 
 
@@ -74,7 +73,7 @@ def _length_check(shape: Shape, noun: str) -> Callable[[Any, str], None] | None:
     return check
 
 
-def _string_check(shape: Shape, strict: bool) -> Check:
+def _string_check(shape: StringShape, strict: bool) -> Check:
     length = _length_check(shape, "length")
     enum = frozenset(shape.enum) if shape.enum else None
     pattern_text = shape.metadata.get("pattern")
@@ -116,7 +115,7 @@ def _number_check(shape: Shape, strict: bool) -> Check:
     return check
 
 
-def _list_check(shape: Any, strict: bool) -> Check:
+def _list_check(shape: ListShape, strict: bool) -> Check:
     length = _length_check(shape, "length")
     member = compile_check(shape.member, strict)
 
@@ -130,7 +129,7 @@ def _list_check(shape: Any, strict: bool) -> Check:
     return check
 
 
-def _map_check(shape: Any, strict: bool) -> Check:
+def _map_check(shape: MapShape, strict: bool) -> Check:
     length = _length_check(shape, "number of entries")
     key = compile_check(shape.key, strict)
     item = compile_check(shape.value, strict)
@@ -145,7 +144,7 @@ def _map_check(shape: Any, strict: bool) -> Check:
     return check
 
 
-def _structure_check(shape: Any, strict: bool) -> Check:
+def _structure_check(shape: StructureShape, strict: bool) -> Check:
     members = {name: compile_check(member, strict) for name, member in shape.members.items()}
     required = tuple(shape.required_members)
     is_union = shape.is_tagged_union
@@ -156,7 +155,7 @@ def _structure_check(shape: Any, strict: bool) -> Check:
         for name in required:
             if value.get(name) is None:
                 _fail(None, _join(field, name), "not be null")
-        checked = {}
+        checked: dict[str, Any] = {}
         for name, member_value in value.items():
             member_check = members.get(name)
             if member_check is None:
@@ -215,9 +214,8 @@ def epoch_seconds(value: Any, field: str) -> float:
         except ValueError:
             _fail(value, field, "be a timestamp (epoch seconds or ISO 8601)")
     if isinstance(value, datetime):
-        if value.tzinfo is None:
-            value = value.replace(tzinfo=timezone.utc)
-        return value.timestamp()
+        moment: datetime = value if value.tzinfo is not None else value.replace(tzinfo=timezone.utc)
+        return moment.timestamp()
     _fail(value, field, "be a timestamp (epoch seconds or ISO 8601)")
 
 
@@ -249,12 +247,12 @@ class OperationRules:
         self.method: str = operation.http["method"]
         self.request_uri: str = operation.http["requestUri"]
         self.path_regex = re.compile(_uri_to_regex(self.request_uri))
-        input_shape: Any = operation.input_shape
+        input_shape = operation.input_shape
         self.uri_members: dict[str, str] = {}
         self.query_members: dict[str, tuple[str, str]] = {}
         self.body_members: tuple[str, ...] = ()
         body = []
-        for name, member in (input_shape.members.items() if input_shape else ()):
+        for name, member in input_shape.members.items() if input_shape else ():
             location = member.serialization.get("location")
             location_name = member.serialization.get("name", name)
             if location == "uri":
@@ -266,9 +264,7 @@ class OperationRules:
         self.body_members = tuple(body)
         self.check = compile_check(input_shape) if input_shape else None
 
-    def parse(
-        self, path_match: "re.Match[str]", query: str, body: bytes | str | None
-    ) -> dict[str, Any]:
+    def parse(self, path_match: "re.Match[str]", query: str, body: bytes | str | None) -> dict[str, Any]:
         """The request's parameters by member name, checked against the model.
 
         The one reading of a request: IAM's resource and the handler's arguments both come from it.
@@ -325,8 +321,10 @@ def _object_once(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     document = dict(pairs)
     if len(document) != len(pairs):
         seen: set[str] = set()
-        repeated = next(key for key, _ in pairs if key in seen or seen.add(key))  # type: ignore[func-returns-value]
-        raise _RepeatedKey(f"the key {_describe(repeated)!r} is given more than once")
+        for key, _ in pairs:
+            if key in seen:
+                raise _RepeatedKey(f"the key {_describe(key)!r} is given more than once")
+            seen.add(key)
     return document
 
 
@@ -366,8 +364,7 @@ def _uri_to_regex(request_uri: str) -> str:
 
 
 OPERATIONS: dict[str, OperationRules] = {
-    name: OperationRules(SERVICE_MODEL.operation_model(name))
-    for name in SERVICE_MODEL.operation_names
+    name: OperationRules(SERVICE_MODEL.operation_model(name)) for name in SERVICE_MODEL.operation_names
 }
 
 
@@ -377,8 +374,7 @@ def _routes_by_method() -> dict[str, tuple[OperationRules, ...]]:
         routes.setdefault(rules.method, []).append(rules)
     # Longer literal paths first, so /task/{taskId}/cancel wins over /task/{taskId}
     return {
-        method: tuple(sorted(found, key=lambda r: len(r.request_uri), reverse=True))
-        for method, found in routes.items()
+        method: tuple(sorted(found, key=lambda r: len(r.request_uri), reverse=True)) for method, found in routes.items()
     }
 
 
@@ -396,9 +392,7 @@ def find_operation(method: str, path: str) -> tuple[OperationRules, "re.Match[st
 
 def path_exists(path: str) -> bool:
     """Whether any operation is served at this path, whatever the method."""
-    return any(
-        rules.path_regex.match(path) for found in ROUTES.values() for rules in found
-    )
+    return any(rules.path_regex.match(path) for found in ROUTES.values() for rules in found)
 
 
 def raw_path(environ: dict[str, Any]) -> str:

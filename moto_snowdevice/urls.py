@@ -8,8 +8,7 @@ url_bases = [
 ]
 
 url_paths = {
-    "{0}" + rules.path_regex.pattern.lstrip("^"): SnowDeviceManagementResponse.dispatch
-    for rules in OPERATIONS.values()
+    "{0}" + rules.path_regex.pattern.lstrip("^"): SnowDeviceManagementResponse.dispatch for rules in OPERATIONS.values()
 }
 # Anything else on the service's host still gets a JSON error from the service, never moto's HTML page
 # (a named group: moto up to 5.1.21 turns a bare "/.*" into a literal Flask route that matches nothing)
