@@ -212,9 +212,11 @@ class MockServerProcess:
             if proxy is not None:
                 self.url = f"http://localhost:{proxy.group(1)}"
                 return self
-        self.stop()
+        self._process.wait(timeout=30)
         self._log.seek(0)
-        raise RuntimeError("the mock server stopped before listening:\n" + self._log.read())
+        log = self._log.read()
+        self.stop()
+        raise RuntimeError("the mock server stopped before listening:\n" + log)
 
     def stop(self, signum: int = signal.SIGTERM) -> int:
         process = self._process

@@ -119,6 +119,7 @@ def test_a_region_not_shaped_like_one_is_refused_even_when_moto_allows_unknown_r
     assert ACCOUNT not in created_accounts()
 
 
+@pytest.mark.decorator_mode
 def test_a_region_shaped_like_one_is_served_when_moto_allows_unknown_regions(
     aws: None, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -129,6 +130,7 @@ def test_a_region_shaped_like_one_is_served_when_moto_allows_unknown_regions(
     assert device_id in snowdevicemanagement_backends[ACCOUNT]["xx-mars-1"].devices
 
 
+@pytest.mark.decorator_mode
 @pytest.mark.parametrize(
     "where, field",
     [
@@ -151,6 +153,7 @@ def test_the_devices_route_refuses_a_bad_account_or_region_with_a_400_naming_it(
     assert created_accounts() == set()
 
 
+@pytest.mark.decorator_mode
 def test_a_fleet_with_one_bad_account_makes_no_backend_for_the_good_entries_before_it(aws: None) -> None:
     fleet = [{"accountId": ACCOUNT, "device": {}}, {"accountId": ARABIC_INDIC_ACCOUNT, "device": {}}]
 
@@ -164,6 +167,7 @@ def test_a_fleet_with_one_bad_account_makes_no_backend_for_the_good_entries_befo
 # Item 2: numbers the model cannot carry
 
 
+@pytest.mark.decorator_mode
 @pytest.mark.parametrize("number", ["NaN", "Infinity", "-Infinity", "1e999", "-1e999"])
 def test_the_devices_route_refuses_a_number_json_cannot_carry_naming_the_field_and_the_number(
     aws: None, number: str
@@ -176,6 +180,7 @@ def test_the_devices_route_refuses_a_number_json_cannot_carry_naming_the_field_a
     assert created_accounts() == set()
 
 
+@pytest.mark.decorator_mode
 @pytest.mark.parametrize(
     "route, body, field",
     [
@@ -197,6 +202,7 @@ def test_every_control_route_refuses_a_number_json_cannot_carry_naming_where_it_
     assert "strict JSON" in response.json()["message"]
 
 
+@pytest.mark.decorator_mode
 @pytest.mark.parametrize(
     "document, field",
     [
@@ -225,6 +231,7 @@ def test_add_device_refuses_a_number_out_of_its_range_naming_the_field(
         moto_snowdevice.add_device(document)
 
 
+@pytest.mark.decorator_mode
 def test_a_400_digit_timestamp_on_the_devices_route_is_a_400_not_a_500(aws: None) -> None:
     response = post_raw("devices", '{"device": {"lastUpdatedAt": %s}}' % ("9" * 400))
 
@@ -252,6 +259,7 @@ def test_any_other_timestamp_is_refused_naming_the_field(timestamp: float) -> No
         moto_snowdevice.add_device({"lastUpdatedAt": timestamp})
 
 
+@pytest.mark.decorator_mode
 @pytest.mark.parametrize(
     "seconds, accepted",
     [(10 * 365 * 24 * 3600, True), (10 * 365 * 24 * 3600 + 1, False), (10**400, False)],
@@ -272,6 +280,7 @@ def test_an_outcome_weight_above_a_million_is_refused_naming_its_state(aws: None
         moto_snowdevice.set_execution_outcomes({"SUCCEEDED": 1, "FAILED": weight})
 
 
+@pytest.mark.decorator_mode
 @pytest.mark.parametrize(
     "count, accepted", [(10**6, True), (10**6 + 1, False), (10**400, False)], ids=["a-million", "more", "400-digits"]
 )
@@ -373,6 +382,7 @@ def test_a_bad_transition_reads_as_the_default_so_every_operation_still_answers(
     assert sdm.describe_execution(taskId=task_id, managedDeviceId=device_id)["state"] == "SUCCEEDED"
 
 
+@pytest.mark.decorator_mode
 def test_a_bad_transition_leaves_another_account_answering(transition: Callable[[Any], None]) -> None:
     with mock_aws(), pytest.MonkeyPatch.context() as env:
         env.setenv("MOTO_ACCOUNT_ID", ACCOUNT)
@@ -431,6 +441,7 @@ def test_a_bad_transition_set_on_a_server_is_refused_with_400_and_every_operatio
 # Item 7: limits on devices, and a filtered listing that answers from its index
 
 
+@pytest.mark.decorator_mode
 def test_a_fleet_of_more_than_a_thousand_devices_is_refused_and_adds_none(aws: None) -> None:
     response = requests.post(f"{CONTROL}/fleet", json=[{"device": {}}] * 1001)
 
@@ -447,6 +458,7 @@ def test_load_fleet_refuses_a_file_of_more_than_a_thousand_devices(aws: None, tm
         moto_snowdevice.load_fleet(fleet_file)
 
 
+@pytest.mark.decorator_mode
 def test_a_backend_holds_at_most_ten_thousand_devices_whichever_route_adds_them(sdm: Any) -> None:
     for _ in range(10):
         assert requests.post(f"{CONTROL}/fleet", json=[{"device": {}}] * 1000).status_code == 200
@@ -462,6 +474,7 @@ def test_a_backend_holds_at_most_ten_thousand_devices_whichever_route_adds_them(
     assert moto_snowdevice.add_device(account_id=ACCOUNT)
 
 
+@pytest.mark.decorator_mode
 def test_a_fleet_that_would_pass_the_backend_limit_adds_none_of_its_devices(aws: None) -> None:
     backend = snowdevicemanagement_backends["123456789012"][REGION]
     for _ in range(9):
@@ -474,6 +487,7 @@ def test_a_fleet_that_would_pass_the_backend_limit_adds_none_of_its_devices(aws:
     assert len(backend.devices) == 9_999
 
 
+@pytest.mark.decorator_mode
 def test_a_filtered_listing_lets_each_device_work_once_not_once_per_task(
     sdm: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -27,6 +27,9 @@ from moto.server import ThreadedMotoServer
 import moto_snowdevice  # noqa: F401 - registers the service with moto, for ThreadedMotoServer
 from moto_snowdevice.pytest_plugin import MockServerProcess
 
+# A browser against servers the tests start: the same in every moto test mode
+pytestmark = pytest.mark.own_server
+
 SERVICE = "snow-device-management"
 REGION = "us-east-1"
 JS_DIR = Path(__file__).resolve().parent / "js"

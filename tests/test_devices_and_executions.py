@@ -511,6 +511,7 @@ def test_load_fleet_refuses_a_name_that_is_no_file_and_no_packaged_fleet(aws: No
 # Seeding: HTTP twins on moto's API
 
 
+@pytest.mark.decorator_mode
 def test_posting_a_device_adds_it_only_in_the_given_account_and_region(
     aws: None, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -532,6 +533,7 @@ def test_posting_a_device_adds_it_only_in_the_given_account_and_region(
         client(REGION).describe_device(managedDeviceId=device)
 
 
+@pytest.mark.decorator_mode
 @pytest.mark.parametrize(
     ("body", "words"),
     [
@@ -553,6 +555,7 @@ def test_posting_a_bad_device_body_is_refused_with_400_and_a_json_message(
     assert device_ids(sdm) == []
 
 
+@pytest.mark.decorator_mode
 @pytest.mark.parametrize("endpoint", ["devices", "fleet", "advance-execution", "cancel-race"])
 def test_the_seeding_and_control_endpoints_answer_405_to_get(aws: None, endpoint: str) -> None:
     response = requests.get(f"{MOTO_API}/{endpoint}")
@@ -560,6 +563,7 @@ def test_the_seeding_and_control_endpoints_answer_405_to_get(aws: None, endpoint
     assert "GET" in response.json()["message"]
 
 
+@pytest.mark.decorator_mode
 @pytest.mark.parametrize("method", ["GET", "POST", "DELETE", "PUT"])
 @pytest.mark.parametrize("path", ["", "/", "/no-such-endpoint", "/faults/extra", "/devices/1/2"])
 def test_any_other_path_under_the_control_prefix_answers_404_json_naming_the_endpoints(
@@ -572,6 +576,7 @@ def test_any_other_path_under_the_control_prefix_answers_404_json_naming_the_end
     assert method in message and "devices" in message and "faults" in message
 
 
+@pytest.mark.decorator_mode
 def test_a_wrong_method_on_a_control_endpoint_says_which_methods_it_allows(aws: None) -> None:
     response = requests.put(f"{MOTO_API}/faults")
     assert response.status_code == 405
@@ -579,6 +584,7 @@ def test_a_wrong_method_on_a_control_endpoint_says_which_methods_it_allows(aws: 
     assert response.json() == {"message": "use POST or DELETE, not PUT"}
 
 
+@pytest.mark.decorator_mode
 def test_posting_a_fleet_adds_every_entry(sdm: Any) -> None:
     response = requests.post(
         f"{MOTO_API}/fleet",
@@ -593,6 +599,7 @@ def test_posting_a_fleet_adds_every_entry(sdm: Any) -> None:
     assert device_ids(client(OTHER_REGION)) == ["smd-second"]
 
 
+@pytest.mark.decorator_mode
 def test_posting_a_fleet_with_one_bad_entry_adds_nothing(sdm: Any) -> None:
     response = requests.post(
         f"{MOTO_API}/fleet",
@@ -616,6 +623,7 @@ def test_each_target_gets_one_queued_execution(sdm: Any, device: str, other_devi
         assert summary["state"] == "QUEUED"
 
 
+@pytest.mark.decorator_mode
 def test_a_queued_execution_has_no_started_at(sdm: Any, device: str, transition: SetTransition) -> None:
     transition({"progression": "manual", "times": 2})
     task = new_task(sdm, device)
@@ -702,6 +710,7 @@ def test_a_freshly_created_task_can_always_be_canceled(sdm: Any, device: str) ->
     assert execution_states(sdm, task) == {device: "CANCELED"}
 
 
+@pytest.mark.decorator_mode
 def test_with_immediate_progression_a_task_is_completed_right_after_creation(
     sdm: Any, device: str, transition: SetTransition
 ) -> None:
@@ -713,6 +722,7 @@ def test_with_immediate_progression_a_task_is_completed_right_after_creation(
     assert execution_states(sdm, task) == {device: "SUCCEEDED"}
 
 
+@pytest.mark.decorator_mode
 def test_with_manual_progression_twice_each_step_takes_two_describes(
     sdm: Any, device: str, transition: SetTransition
 ) -> None:
@@ -730,6 +740,7 @@ def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
     return stand_in
 
 
+@pytest.mark.decorator_mode
 def test_with_time_progression_an_execution_moves_one_step_each_period(
     sdm: Any, device: str, transition: SetTransition, clock: Clock
 ) -> None:
@@ -748,6 +759,7 @@ def test_with_time_progression_an_execution_moves_one_step_each_period(
     assert task_state(sdm, task) == "COMPLETED"
 
 
+@pytest.mark.decorator_mode
 def test_with_time_progression_a_device_catches_up_on_every_period_that_passed_unobserved(
     sdm: Any, device: str, transition: SetTransition, clock: Clock
 ) -> None:
@@ -766,6 +778,7 @@ def test_with_time_progression_a_device_catches_up_on_every_period_that_passed_u
     assert execution(sdm, second, device)["startedAt"].timestamp() == pytest.approx(created + 180, abs=0.01)
 
 
+@pytest.mark.decorator_mode
 def test_with_immediate_progression_tasks_queued_on_one_device_all_complete(
     sdm: Any, device: str, transition: SetTransition
 ) -> None:
@@ -940,11 +953,13 @@ def test_advance_execution_refuses_to_start_work_on_a_busy_device(
     assert execution_states(sdm, first) == {device: "IN_PROGRESS"}
 
 
+@pytest.mark.decorator_mode
 def test_advance_execution_refuses_an_unknown_task(aws: None, device: str) -> None:
     with pytest.raises(ResourceNotFoundException):
         moto_snowdevice.advance_execution(UNKNOWN_TASK, device, "IN_PROGRESS")
 
 
+@pytest.mark.decorator_mode
 def test_advance_execution_refuses_a_device_the_task_does_not_target(
     sdm: Any, device: str, other_device: str
 ) -> None:
@@ -962,6 +977,7 @@ def test_advance_execution_refuses_an_unknown_state_name(sdm: Any, device: str) 
     assert execution_states(sdm, task) == {device: "QUEUED"}
 
 
+@pytest.mark.decorator_mode
 def test_the_advance_execution_endpoint_answers_the_new_state(sdm: Any, device: str) -> None:
     task = new_task(sdm, device)
     body = {"taskId": task, "managedDeviceId": device}
@@ -974,6 +990,7 @@ def test_the_advance_execution_endpoint_answers_the_new_state(sdm: Any, device: 
     assert task_state(sdm, task) == "COMPLETED"
 
 
+@pytest.mark.decorator_mode
 def test_the_advance_execution_endpoint_refuses_an_impossible_transition_with_400(
     sdm: Any, device: str
 ) -> None:
@@ -1170,6 +1187,7 @@ def test_the_race_does_not_let_a_device_skip_the_queue(sdm: Any, device: str) ->
     assert execution_states(sdm, first) == {device: "QUEUED"}
 
 
+@pytest.mark.decorator_mode
 def test_the_cancel_race_endpoint_turns_the_race_on_for_a_device(sdm: Any, device: str) -> None:
     response = requests.post(
         f"{MOTO_API}/cancel-race", json={"enabled": True, "managedDeviceId": device}
@@ -1181,6 +1199,7 @@ def test_the_cancel_race_endpoint_turns_the_race_on_for_a_device(sdm: Any, devic
     assert execution_states(sdm, task) == {device: "IN_PROGRESS"}
 
 
+@pytest.mark.decorator_mode
 def test_the_cancel_race_endpoint_refuses_an_unknown_device_with_400(aws: None) -> None:
     response = requests.post(
         f"{MOTO_API}/cancel-race", json={"enabled": True, "managedDeviceId": UNKNOWN_DEVICE}

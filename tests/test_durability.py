@@ -30,8 +30,12 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlencode, urlsplit
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+
+# Servers of its own, started and stopped by the tests: the same in every moto test mode
+pytestmark = pytest.mark.own_server
 
 SEED = int(os.environ.get("SDM_DURABILITY_SEED", "16"))
 CLIENTS = 8

@@ -314,6 +314,7 @@ def test_boto3_retries_recover_from_two_injected_throttling_errors(aws: None) ->
 # Fault injection: by chance
 
 
+@pytest.mark.decorator_mode
 def test_a_fault_by_chance_fails_some_calls_and_repeats_its_sequence_under_the_same_seed(
     aws: None, seeded: None
 ) -> None:
@@ -328,6 +329,7 @@ def test_a_fault_by_chance_fails_some_calls_and_repeats_its_sequence_under_the_s
     assert outcomes(sdm, 40) == first
 
 
+@pytest.mark.decorator_mode
 def test_seeding_through_moto_api_gives_the_same_sequence_as_seeding_in_python(
     aws: None, seeded: None
 ) -> None:
@@ -365,12 +367,14 @@ def test_a_fault_on_describe_task_leaves_list_tasks_alone(aws: None, task: str) 
         sdm.describe_task(taskId=task)
 
 
+@pytest.mark.decorator_mode
 def test_a_fault_injected_in_another_region_leaves_this_region_alone(aws: None) -> None:
     inject_fault("ListTasks", "ThrottlingException", region_name=OTHER_REGION)
     assert outcomes(client(REGION), 2) == [True, True]
     assert outcomes(client(OTHER_REGION), 2) == [False, True]
 
 
+@pytest.mark.decorator_mode
 def test_a_fault_injected_in_another_account_leaves_this_account_alone(
     aws: None, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -390,6 +394,7 @@ def test_clearing_the_faults_of_one_operation_keeps_those_of_the_others(aws: Non
         sdm.list_tasks()
 
 
+@pytest.mark.decorator_mode
 def test_clearing_faults_in_one_region_keeps_those_of_another(aws: None) -> None:
     inject_fault("ListTasks", "ThrottlingException", probability=1)
     inject_fault("ListTasks", "ThrottlingException", probability=1, region_name=OTHER_REGION)
@@ -441,6 +446,7 @@ def test_an_injection_the_service_model_does_not_allow_is_refused_and_injects_no
 # Fault injection: the HTTP twin
 
 
+@pytest.mark.decorator_mode
 def test_posting_a_fault_to_moto_api_in_process_fails_the_next_call(aws: None, task: str) -> None:
     fault = {"operation": "DescribeTask", "error": "ThrottlingException"}
     posted = requests.post(FAULTS_URL, json=fault, timeout=30)
@@ -452,6 +458,7 @@ def test_posting_a_fault_to_moto_api_in_process_fails_the_next_call(aws: None, t
     assert sdm.describe_task(taskId=task)["taskId"] == task
 
 
+@pytest.mark.decorator_mode
 def test_posting_a_fault_with_a_message_in_process_fails_the_next_call_with_it(aws: None, task: str) -> None:
     fault = {"operation": "DescribeTask", "error": "ThrottlingException", "message": "Slow down, harbor"}
     posted = requests.post(FAULTS_URL, json=fault, timeout=30)
@@ -461,6 +468,7 @@ def test_posting_a_fault_with_a_message_in_process_fails_the_next_call_with_it(a
     assert error["Error"]["Message"] == "Slow down, harbor"
 
 
+@pytest.mark.decorator_mode
 def test_posting_a_fault_with_count_and_region_in_process_applies_to_that_region_only(aws: None) -> None:
     posted = requests.post(
         FAULTS_URL,
@@ -472,6 +480,7 @@ def test_posting_a_fault_with_count_and_region_in_process_applies_to_that_region
     assert outcomes(client(OTHER_REGION), 3) == [False, False, True]
 
 
+@pytest.mark.decorator_mode
 @pytest.mark.parametrize(
     "body",
     [
@@ -506,6 +515,7 @@ def test_posting_an_invalid_fault_in_process_is_refused_with_400_json_and_inject
     assert client().describe_task(taskId=task)["taskId"] == task
 
 
+@pytest.mark.decorator_mode
 def test_deleting_faults_in_process_clears_every_fault(aws: None, task: str) -> None:
     inject_fault("ListTasks", "ThrottlingException", count=5)
     inject_fault("DescribeTask", "InternalServerException", probability=1)
@@ -517,6 +527,7 @@ def test_deleting_faults_in_process_clears_every_fault(aws: None, task: str) -> 
     assert sdm.describe_task(taskId=task)["taskId"] == task
 
 
+@pytest.mark.decorator_mode
 def test_deleting_the_faults_of_one_operation_in_process_keeps_the_others(aws: None, task: str) -> None:
     inject_fault("ListTasks", "ThrottlingException")
     inject_fault("DescribeTask", "InternalServerException")
@@ -527,6 +538,7 @@ def test_deleting_the_faults_of_one_operation_in_process_keeps_the_others(aws: N
         sdm.describe_task(taskId=task)
 
 
+@pytest.mark.decorator_mode
 def test_deleting_faults_in_process_with_an_operation_that_is_not_a_string_is_refused_with_400_json(
     aws: None,
 ) -> None:
@@ -538,6 +550,7 @@ def test_deleting_faults_in_process_with_an_operation_that_is_not_a_string_is_re
     assert outcomes(client(), 2) == [False, True]
 
 
+@pytest.mark.own_server
 def test_posting_a_fault_to_the_server_fails_the_next_call_of_a_boto3_client(sdm_server: str) -> None:
     fault = {"operation": "ListTasks", "error": "ThrottlingException"}
     posted = requests.post(f"{sdm_server}{FAULTS_PATH}", json=fault, timeout=30)
@@ -557,6 +570,7 @@ def test_posting_an_invalid_fault_to_the_server_is_refused_with_400_json(sdm_ser
     assert "TagResource" in posted.json()["message"]
 
 
+@pytest.mark.own_server
 def test_deleting_faults_at_the_server_clears_them(sdm_server: str) -> None:
     faults = f"{sdm_server}{FAULTS_PATH}"
     body = {"operation": "ListTasks", "error": "InternalServerException", "probability": 1}
@@ -580,6 +594,7 @@ def test_deleting_faults_at_the_server_with_an_operation_that_is_not_a_string_is
     assert deleted.json()["message"]
 
 
+@pytest.mark.own_server
 def test_moto_reset_at_the_server_clears_the_faults(sdm_server: str) -> None:
     body = {"operation": "ListTasks", "error": "InternalServerException", "probability": 1}
     assert requests.post(f"{sdm_server}{FAULTS_PATH}", json=body, timeout=30).status_code == 200
@@ -592,6 +607,7 @@ def test_moto_reset_at_the_server_clears_the_faults(sdm_server: str) -> None:
 # not counted and the initial no-auth count is exactly the IAM setup of the test itself
 
 
+@pytest.mark.decorator_mode
 @set_initial_no_auth_action_count(SETUP_WITH_POLICY)
 def test_a_policy_allowing_every_action_lets_bodiless_json_and_delete_requests_through(
     aws: None, device: str
@@ -606,6 +622,7 @@ def test_a_policy_allowing_every_action_lets_bodiless_json_and_delete_requests_t
     assert sdm.describe_task(taskId=created["taskId"])["state"] == "CANCELED"
 
 
+@pytest.mark.decorator_mode
 @set_initial_no_auth_action_count(SETUP_WITHOUT_POLICY)
 def test_a_user_without_a_policy_is_refused_with_access_denied_403_in_json(aws: None, task: str) -> None:
     sdm = user_client()
@@ -621,6 +638,7 @@ def test_a_user_without_a_policy_is_refused_with_access_denied_403_in_json(aws: 
         sdm.create_task(targets=["smd-aaaaaaaaaaaaaaaa"], command=REBOOT)
 
 
+@pytest.mark.decorator_mode
 @set_initial_no_auth_action_count(SETUP_WITH_POLICY)
 def test_an_explicit_deny_of_cancel_task_beats_an_allow_of_every_action(aws: None, task: str) -> None:
     sdm = user_client(
@@ -633,6 +651,7 @@ def test_an_explicit_deny_of_cancel_task_beats_an_allow_of_every_action(aws: Non
     assert [execution["state"] for execution in executions] == ["QUEUED"]
 
 
+@pytest.mark.decorator_mode
 @set_initial_no_auth_action_count(SETUP_WITH_POLICY)
 def test_a_policy_scoped_to_one_task_arn_allows_that_task_and_denies_another(
     aws: None, two_tasks: list[str]
@@ -646,6 +665,7 @@ def test_a_policy_scoped_to_one_task_arn_allows_that_task_and_denies_another(
         sdm.describe_task(taskId=other)
 
 
+@pytest.mark.decorator_mode
 @set_initial_no_auth_action_count(SETUP_WITH_POLICY)
 def test_a_policy_scoped_to_one_managed_device_arn_allows_that_device_and_denies_another(
     aws: None, two_devices: list[str]
@@ -663,6 +683,7 @@ def test_a_policy_scoped_to_one_managed_device_arn_allows_that_device_and_denies
         sdm.describe_device(managedDeviceId=other)
 
 
+@pytest.mark.decorator_mode
 @set_initial_no_auth_action_count(SETUP_WITH_POLICY)
 def test_a_policy_scoped_to_a_task_arn_covers_its_tags(aws: None, two_tasks: list[str]) -> None:
     allowed, other = two_tasks
@@ -677,6 +698,7 @@ def test_a_policy_scoped_to_a_task_arn_covers_its_tags(aws: None, two_tasks: lis
     assert sdm.list_tags_for_resource(resourceArn=task_arn(other))["tags"] == {}
 
 
+@pytest.mark.decorator_mode
 @set_initial_no_auth_action_count(SETUP_WITH_POLICY)
 def test_a_wrong_secret_key_is_refused_with_invalid_signature_403_in_json_not_xml(aws: None) -> None:
     keys = iam_user_keys(boto3.client("iam", region_name=REGION), statements=(ALLOW_ALL,))
@@ -694,6 +716,7 @@ def test_a_wrong_secret_key_is_refused_with_invalid_signature_403_in_json_not_xm
     assert not raw.text.lstrip().startswith("<")
 
 
+@pytest.mark.own_server
 @set_initial_no_auth_action_count(SETUP_WITHOUT_POLICY)
 def test_an_access_key_iam_does_not_know_is_refused_with_403_in_json(aws: None) -> None:
     iam_user_keys(boto3.client("iam", region_name=REGION))
@@ -723,6 +746,7 @@ def iam_server_client(server: dict[str, Any], user: str) -> Any:
     return server_client(server["url"], **server[user])
 
 
+@pytest.mark.own_server
 def test_the_server_lets_a_user_allowed_every_action_create_describe_list_and_untag(
     iam_server: dict[str, Any]
 ) -> None:
@@ -735,6 +759,7 @@ def test_the_server_lets_a_user_allowed_every_action_create_describe_list_and_un
     assert sdm.list_tags_for_resource(resourceArn=created["taskArn"])["tags"] == {"env": "test"}
 
 
+@pytest.mark.own_server
 def test_the_server_refuses_a_user_without_a_policy_with_access_denied_403_in_json(
     iam_server: dict[str, Any]
 ) -> None:
@@ -799,6 +824,7 @@ def assert_unchanged(foreign: dict[str, Any]) -> None:
     assert [execution["state"] for execution in executions] == ["QUEUED"]
 
 
+@pytest.mark.decorator_mode
 @pytest.mark.parametrize(
     "probe",
     [
@@ -818,6 +844,7 @@ def test_another_account_or_region_cannot_reach_a_task_by_its_id(
     assert_unchanged(foreign)
 
 
+@pytest.mark.decorator_mode
 @pytest.mark.parametrize("resource", ["task_arn", "device_arn"])
 @pytest.mark.parametrize(
     "probe",
@@ -837,6 +864,7 @@ def test_another_account_or_region_cannot_tag_untag_or_list_tags_of_a_task_or_de
     assert_unchanged(foreign)
 
 
+@pytest.mark.decorator_mode
 def test_another_account_lists_none_of_the_tasks_or_devices_of_this_one(
     foreign: dict[str, Any], monkeypatch: pytest.MonkeyPatch
 ) -> None:

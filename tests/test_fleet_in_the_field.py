@@ -85,6 +85,7 @@ def other_device(aws: None) -> str:
 # Queues drain
 
 
+@pytest.mark.decorator_mode
 @pytest.mark.parametrize("times", [1, 3])
 def test_polling_only_the_last_task_brings_it_to_its_end_in_the_steps_of_the_work_ahead_plus_its_own(
     sdm: Any, device: str, transition: SetTransition, times: int
@@ -116,6 +117,7 @@ def test_a_device_runs_one_task_at_a_time_while_the_last_task_is_polled(sdm: Any
         assert states == sorted(states, key=["SUCCEEDED", "IN_PROGRESS", "QUEUED"].index)
 
 
+@pytest.mark.decorator_mode
 def test_with_immediate_progression_one_poll_of_the_last_task_drains_the_queue(
     sdm: Any, device: str, transition: SetTransition
 ) -> None:
@@ -126,6 +128,7 @@ def test_with_immediate_progression_one_poll_of_the_last_task_drains_the_queue(
     assert [state_of(sdm, task, device) for task in tasks] == ["SUCCEEDED"] * 3
 
 
+@pytest.mark.decorator_mode
 def test_with_time_progression_the_last_task_ends_after_the_periods_of_the_work_ahead_plus_its_own(
     sdm: Any, device: str, transition: SetTransition, clock: Clock
 ) -> None:
@@ -162,6 +165,7 @@ def test_reading_tasks_and_devices_moves_nothing_under_the_default_progression(s
     assert sdm.describe_task(taskId=task)["state"] == "CANCELED"
 
 
+@pytest.mark.decorator_mode
 def test_motos_dashboard_reads_executions_without_moving_them(
     sdm: Any, device: str, transition: SetTransition
 ) -> None:
@@ -176,6 +180,7 @@ def test_motos_dashboard_reads_executions_without_moving_them(
     assert backend.tasks[task].executions[0].state == "QUEUED"
 
 
+@pytest.mark.decorator_mode
 def test_with_time_progression_describe_device_shows_the_work_the_device_did(
     sdm: Any, device: str, transition: SetTransition, clock: Clock
 ) -> None:
@@ -245,6 +250,7 @@ def test_the_cancel_race_spares_an_offline_device(sdm: Any, device: str) -> None
     assert sdm.describe_task(taskId=task)["state"] == "CANCELED"
 
 
+@pytest.mark.decorator_mode
 def test_coming_back_online_is_a_reach_out_and_the_queue_then_drains(
     sdm: Any, device: str, clock: Clock
 ) -> None:
@@ -297,6 +303,7 @@ def test_a_fleet_entry_can_start_a_device_offline(sdm: Any, tmp_path: Path) -> N
     assert poll(sdm, task, online)["state"] == "IN_PROGRESS"
 
 
+@pytest.mark.decorator_mode
 def test_the_devices_route_can_add_a_device_offline(sdm: Any) -> None:
     response = post("devices", {"device": {}, "online": False})
     assert response.status_code == 200
@@ -305,6 +312,7 @@ def test_the_devices_route_can_add_a_device_offline(sdm: Any) -> None:
     assert poll(sdm, task, device)["state"] == "QUEUED"
 
 
+@pytest.mark.decorator_mode
 def test_a_fleet_entry_with_a_non_boolean_online_adds_nothing(sdm: Any) -> None:
     response = post("fleet", [{"device": {}}, {"device": {}, "online": "no"}])
     assert response.status_code == 400
@@ -312,6 +320,7 @@ def test_a_fleet_entry_with_a_non_boolean_online_adds_nothing(sdm: Any) -> None:
     assert sdm.list_devices()["devices"] == []
 
 
+@pytest.mark.decorator_mode
 def test_the_connectivity_route_takes_a_device_offline_and_back(sdm: Any, device: str) -> None:
     task = new_task(sdm, device)
     response = post("connectivity", {"managedDeviceId": device, "online": False})
@@ -322,6 +331,7 @@ def test_the_connectivity_route_takes_a_device_offline_and_back(sdm: Any, device
     assert poll(sdm, task, device)["state"] == "IN_PROGRESS"
 
 
+@pytest.mark.decorator_mode
 @pytest.mark.parametrize(
     "body, word",
     [
@@ -358,6 +368,7 @@ def test_set_device_online_refuses_a_device_of_another_region(aws: None, device:
 # Timeouts
 
 
+@pytest.mark.decorator_mode
 def test_an_execution_not_finished_in_time_reads_timed_out_from_its_deadline(
     sdm: Any, device: str, clock: Clock
 ) -> None:
@@ -378,6 +389,7 @@ def test_an_execution_not_finished_in_time_reads_timed_out_from_its_deadline(
     assert finished["completedAt"].timestamp() == pytest.approx(deadline, abs=0.01)
 
 
+@pytest.mark.decorator_mode
 def test_a_running_unlock_that_times_out_leaves_the_device_locked(sdm: Any, device: str, clock: Clock) -> None:
     moto_snowdevice.set_execution_timeout(600)
     task = new_task(sdm, device, command=UNLOCK)
@@ -396,6 +408,7 @@ def test_work_finished_before_the_deadline_keeps_its_end(sdm: Any, device: str, 
     assert poll(sdm, task, device)["state"] == "SUCCEEDED"
 
 
+@pytest.mark.decorator_mode
 def test_a_queue_that_is_not_polled_times_out_in_full(
     sdm: Any, device: str, other_device: str, clock: Clock
 ) -> None:
@@ -406,6 +419,7 @@ def test_a_queue_that_is_not_polled_times_out_in_full(
     assert {state_of(sdm, task, other_device) for task in tasks} == {"TIMED_OUT"}
 
 
+@pytest.mark.decorator_mode
 def test_the_timeout_ends_the_work_of_an_offline_device(sdm: Any, device: str, clock: Clock) -> None:
     moto_snowdevice.set_device_online(device, False)
     moto_snowdevice.set_execution_timeout(DAY)
@@ -423,6 +437,7 @@ def test_a_timeout_of_none_never_times_out(sdm: Any, device: str, clock: Clock) 
     assert poll(sdm, task, device)["state"] == "IN_PROGRESS"
 
 
+@pytest.mark.decorator_mode
 def test_with_time_progression_steps_before_the_deadline_happen_and_the_rest_times_out(
     sdm: Any, device: str, transition: SetTransition, clock: Clock
 ) -> None:
@@ -438,6 +453,7 @@ def test_with_time_progression_steps_before_the_deadline_happen_and_the_rest_tim
     assert described["lastUpdatedAt"].timestamp() == pytest.approx(created + 90, abs=0.01)
 
 
+@pytest.mark.decorator_mode
 def test_the_execution_timeout_route_sets_and_clears_the_timeout(sdm: Any, device: str, clock: Clock) -> None:
     response = post("execution-timeout", {"seconds": 60})
     assert response.status_code == 200
@@ -451,6 +467,7 @@ def test_the_execution_timeout_route_sets_and_clears_the_timeout(sdm: Any, devic
     assert poll(sdm, later, device)["state"] == "IN_PROGRESS"
 
 
+@pytest.mark.decorator_mode
 @pytest.mark.parametrize(
     "seconds", [-1, 0, "60", True, float("nan"), float("inf"), [60], 10**400], ids=repr
 )
@@ -465,6 +482,7 @@ def test_set_execution_timeout_refuses_anything_but_a_positive_number_and_keeps_
     assert poll(sdm, task, device)["state"] == "TIMED_OUT"
 
 
+@pytest.mark.decorator_mode
 @pytest.mark.parametrize(
     "body, word",
     [({}, "seconds"), ({"seconds": -5}, "seconds"), ({"seconds": "soon"}, "seconds"), ({"seconds": 5, "region": "mars-1"}, "mars-1")],
@@ -481,6 +499,7 @@ def test_the_execution_timeout_route_refuses_bad_input_with_400_and_changes_noth
     assert poll(sdm, task, device)["state"] == "IN_PROGRESS"
 
 
+@pytest.mark.decorator_mode
 def test_the_execution_timeout_route_refuses_nan_in_the_json_body(sdm: Any) -> None:
     response = requests.post(
         f"{CONTROL}/execution-timeout", data=b'{"seconds": NaN}', headers={"Content-Type": "application/json"}
@@ -570,6 +589,7 @@ def run_mix(sdm: Any, seed: int) -> list[str]:
     return [state_of(sdm, task, device) for task in tasks]
 
 
+@pytest.mark.decorator_mode
 def test_the_same_seed_repeats_the_mix_of_outcomes_exactly(sdm: Any) -> None:
     first = run_mix(sdm, 42)
     requests.post(f"{MOTO_API}/reset").raise_for_status()
@@ -579,12 +599,14 @@ def test_the_same_seed_repeats_the_mix_of_outcomes_exactly(sdm: Any) -> None:
     assert set(first) == {"SUCCEEDED", "FAILED", "REJECTED", "TIMED_OUT"}
 
 
+@pytest.mark.decorator_mode
 def test_another_seed_gives_another_mix(sdm: Any) -> None:
     first = run_mix(sdm, 42)
     requests.post(f"{MOTO_API}/reset").raise_for_status()
     assert run_mix(sdm, 7) != first
 
 
+@pytest.mark.decorator_mode
 def test_the_execution_outcomes_route_sets_account_and_device_weights(
     sdm: Any, device: str, other_device: str
 ) -> None:
@@ -600,6 +622,7 @@ def test_the_execution_outcomes_route_sets_account_and_device_weights(
     assert state_of(sdm, task, other_device) == "FAILED"
 
 
+@pytest.mark.decorator_mode
 @pytest.mark.parametrize(
     "weights, word",
     [
@@ -634,6 +657,7 @@ def test_set_execution_outcomes_refuses_an_unknown_device(aws: None) -> None:
         moto_snowdevice.set_execution_outcomes({"FAILED": 1}, managed_device_id=UNKNOWN_DEVICE)
 
 
+@pytest.mark.decorator_mode
 @pytest.mark.parametrize(
     "body, word",
     [
@@ -659,6 +683,7 @@ def test_the_execution_outcomes_route_refuses_bad_input_with_400_and_changes_not
 # Reset
 
 
+@pytest.mark.decorator_mode
 def test_motos_reset_clears_connectivity_timeout_and_weights(sdm: Any, clock: Clock) -> None:
     device = moto_snowdevice.add_device({"managedDeviceId": "smd-reset00000000001"})
     moto_snowdevice.set_device_online(device, False)
@@ -749,6 +774,7 @@ def test_add_device_refuses_tags_that_break_aws_tagging_rules_and_adds_nothing(
     assert sdm.list_devices()["devices"] == []
 
 
+@pytest.mark.decorator_mode
 def test_a_fleet_with_one_device_breaking_the_tagging_rules_adds_nothing(sdm: Any) -> None:
     response = post("fleet", [{"device": {"tags": {"site": "a"}}}, {"device": {"tags": {"aws:site": "b"}}}])
     assert response.status_code == 400

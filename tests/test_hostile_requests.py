@@ -63,6 +63,7 @@ def assert_json_error(response: requests.Response, status: int, code: str, *word
 # Item 1: who a request names is checked before any backend exists
 
 
+@pytest.mark.decorator_mode
 @pytest.mark.parametrize(
     "account",
     ["foo", "12345678901", "1234567890123", "1" * 5000, "١٢٣٤٥٦٧٨٩٠١٢", "12345678901a", "+12345678901"],
@@ -90,6 +91,7 @@ def test_a_region_not_shaped_like_a_region_is_refused_with_400_naming_region_tho
     assert not any(dict.__contains__(account, region) for account in dict.values(snowdevicemanagement_backends))
 
 
+@pytest.mark.decorator_mode
 def test_a_region_shaped_like_a_region_is_served_when_moto_allows_nonexistent_ones(
     aws: None, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -99,6 +101,7 @@ def test_a_region_shaped_like_a_region_is_served_when_moto_allows_nonexistent_on
         assert boto3.client(SERVICE, region_name=region).list_tasks()["tasks"] == []
 
 
+@pytest.mark.decorator_mode
 def test_a_request_naming_a_new_account_leaves_no_iam_backend_for_it(aws: None) -> None:
     response = raw("GET", "/tasks", **{"x-moto-account-id": PROBED_ACCOUNT})
 
@@ -107,6 +110,7 @@ def test_a_request_naming_a_new_account_leaves_no_iam_backend_for_it(aws: None) 
     assert not has_backend(iam_backends, PROBED_ACCOUNT)
 
 
+@pytest.mark.decorator_mode
 def test_many_accounts_named_once_each_leave_as_many_iam_backends_as_before(aws: None) -> None:
     before = len(iam_backends)
 
@@ -138,6 +142,7 @@ IAM_SETUP = 3
 ALLOW_ALL = {"Effect": "Allow", "Action": "snow-device-management:*", "Resource": "*"}
 
 
+@pytest.mark.decorator_mode
 @set_initial_no_auth_action_count(IAM_SETUP)
 def test_a_signed_request_naming_an_account_without_the_key_is_refused_and_leaves_no_backend(aws: None) -> None:
     credentials = iam_user_keys([ALLOW_ALL])
@@ -149,6 +154,7 @@ def test_a_signed_request_naming_an_account_without_the_key_is_refused_and_leave
     assert not has_backend(iam_backends, PROBED_ACCOUNT)
 
 
+@pytest.mark.decorator_mode
 @set_initial_no_auth_action_count(IAM_SETUP)
 def test_a_request_iam_denies_makes_no_backend_for_its_region(aws: None) -> None:
     credentials = iam_user_keys([{"Effect": "Deny", "Action": "snow-device-management:*", "Resource": "*"}])
@@ -159,6 +165,7 @@ def test_a_request_iam_denies_makes_no_backend_for_its_region(aws: None) -> None
     assert not has_backend(snowdevicemanagement_backends, DEFAULT_ACCOUNT_ID)
 
 
+@pytest.mark.decorator_mode
 @set_initial_no_auth_action_count(IAM_SETUP)
 def test_an_allowed_call_still_marks_its_access_key_as_used_by_the_service(aws: None) -> None:
     credentials = iam_user_keys([ALLOW_ALL])
@@ -227,6 +234,7 @@ def test_a_long_that_is_no_integer_is_refused_naming_the_field(value: float) -> 
         DEVICE_CHECK({"deviceCapacities": [{"used": value}]}, "device")
 
 
+@pytest.mark.decorator_mode
 @pytest.mark.parametrize("value", [10**400, 2**31])
 def test_max_results_out_of_range_in_the_query_is_refused_with_400_naming_it(aws: None, value: int) -> None:
     response = raw("GET", f"/tasks?maxResults={value}")
@@ -234,6 +242,7 @@ def test_max_results_out_of_range_in_the_query_is_refused_with_400_naming_it(aws
     assert_json_error(response, 400, "ValidationException", "'maxResults'")
 
 
+@pytest.mark.decorator_mode
 def test_a_device_whose_document_holds_nan_is_answered_with_a_json_500_never_bare_nan(aws: None) -> None:
     device_id = moto_snowdevice.add_device()
     device = snowdevicemanagement_backends[DEFAULT_ACCOUNT_ID][REGION].devices[device_id]
@@ -254,6 +263,7 @@ def two_tasks(aws: None, device: str) -> list[str]:
     return [sdm.create_task(targets=[device], command=REBOOT)["taskId"] for _ in range(2)]
 
 
+@pytest.mark.decorator_mode
 @pytest.mark.parametrize(
     ("path", "member"),
     [
@@ -276,6 +286,7 @@ def test_a_singular_query_parameter_given_twice_is_refused_with_400_naming_it(
     assert_json_error(response, 400, "ValidationException", f"'{member}'", "given once")
 
 
+@pytest.mark.decorator_mode
 def test_tag_keys_stay_repeatable_in_untag_resource(aws: None, device: str) -> None:
     sdm = boto3.client(SERVICE, region_name=REGION)
     sdm.tag_resource(resourceArn=device_arn(device), tags={"a": "1", "b": "2", "c": "3"})
@@ -286,6 +297,7 @@ def test_tag_keys_stay_repeatable_in_untag_resource(aws: None, device: str) -> N
     assert sdm.list_tags_for_resource(resourceArn=device_arn(device))["tags"] == {"c": "3"}
 
 
+@pytest.mark.decorator_mode
 def test_a_json_key_given_twice_is_refused_with_400(aws: None, device: str) -> None:
     body = f'{{"targets": ["{device}"], "command": {{"reboot": {{}}}}, "description": "a", "description": "b"}}'
 
@@ -329,6 +341,7 @@ def variants(task: dict[str, str], device: dict[str, str]) -> Iterator[tuple[str
 
 
 # The setup: two CreateTask calls and a TagResource before the IAM setup
+@pytest.mark.decorator_mode
 @set_initial_no_auth_action_count(3 + IAM_SETUP)
 def test_under_a_policy_scoped_to_task_a_and_device_a_no_request_is_answered_about_b(aws: None) -> None:
     sdm = boto3.client(SERVICE, region_name=REGION)
@@ -358,6 +371,7 @@ def test_under_a_policy_scoped_to_task_a_and_device_a_no_request_is_answered_abo
 
 
 # The setup: two CreateTask calls before the IAM setup
+@pytest.mark.decorator_mode
 @set_initial_no_auth_action_count(2 + IAM_SETUP)
 def test_list_executions_naming_task_b_then_task_a_is_not_answered_with_task_bs_executions(aws: None) -> None:
     sdm = boto3.client(SERVICE, region_name=REGION)
@@ -381,6 +395,7 @@ def nested_task_body(field: str, depth: int) -> str:
     return f'{{"targets": ["x"], "command": {{"reboot": {{}}}}, "{field}": {nested}}}'
 
 
+@pytest.mark.decorator_mode
 @pytest.mark.parametrize("field", ["description", "tags", "targets"])
 def test_json_nested_near_the_interpreters_limit_or_beyond_is_refused_with_400(aws: None, field: str) -> None:
     # Somewhere below 1,000 levels (where depends on the caller's stack) json.loads still succeeds and
@@ -432,6 +447,7 @@ def test_a_server_answer_that_breaks_its_schema_is_an_internal_server_exception_
     assert response.get_json()["message"].startswith("response mismatch: ListTasks response does not match")
 
 
+@pytest.mark.decorator_mode
 @set_initial_no_auth_action_count(IAM_SETUP)
 @pytest.mark.parametrize(
     ("headers", "code"),

@@ -124,6 +124,7 @@ def in_process_calls(sdm: Any) -> None:
     sdm.cancel_task(taskId=canceled)
 
 
+@pytest.mark.decorator_mode
 def test_the_recorder_records_this_services_calls_and_a_replay_restores_them_in_process(
     recorder_in: Path,
 ) -> None:
@@ -152,6 +153,7 @@ def test_the_recorder_records_this_services_calls_and_a_replay_restores_them_in_
     assert {task["state"] for task in before["tasks"].values()} == {"IN_PROGRESS", "CANCELED"}
 
 
+@pytest.mark.decorator_mode
 def test_the_recorders_python_api_records_downloads_and_replays_this_service(recorder_in: Path) -> None:
     with mock_aws():
         sdm = boto3.client(SERVICE, region_name=REGION)
@@ -172,6 +174,7 @@ def test_the_recorders_python_api_records_downloads_and_replays_this_service(rec
         assert sdm.list_executions(taskId=task)["executions"][0]["managedDeviceId"] == device
 
 
+@pytest.mark.decorator_mode
 def test_the_recorder_records_nothing_once_stopped_in_process(recorder_in: Path) -> None:
     with mock_aws():
         sdm = boto3.client(SERVICE, region_name=REGION)
@@ -185,6 +188,7 @@ def test_the_recorder_records_nothing_once_stopped_in_process(recorder_in: Path)
     assert [url.split("amazonaws.com")[1] for url in service_entries(recording)] == ["/tasks"]
 
 
+@pytest.mark.decorator_mode
 def test_moto_enable_recording_records_this_services_calls_from_the_start(tmp_path: Path) -> None:
     # moto reads MOTO_ENABLE_RECORDING when it is imported, so the calls run in a fresh interpreter
     script = textwrap.dedent(
@@ -221,6 +225,7 @@ def test_moto_enable_recording_records_this_services_calls_from_the_start(tmp_pa
 IAM_SETUP_CALLS = 3
 
 
+@pytest.mark.decorator_mode
 @set_initial_no_auth_action_count(IAM_SETUP_CALLS)
 def test_iam_is_enforced_on_the_calls_the_recorder_records_in_process(recorder_in: Path, device: str) -> None:
     # While recording, moto's own routing rebuilds each request: signatures and policies must hold
@@ -306,6 +311,7 @@ def with_fallback(sdm: Any) -> Any:
     return sdm
 
 
+@pytest.mark.decorator_mode
 def test_a_passed_through_service_reaches_the_network_instead_of_the_mock() -> None:
     # moto's settings name a service by its backend name, as for every moto service
     with mock_aws(config={"core": {"passthrough": {"services": [BACKEND_NAME]}}}):
@@ -317,6 +323,7 @@ def test_a_passed_through_service_reaches_the_network_instead_of_the_mock() -> N
         assert sdm.list_tasks()["tasks"] == []
 
 
+@pytest.mark.decorator_mode
 def test_a_passed_through_url_reaches_the_network_instead_of_the_mock() -> None:
     config = {"core": {"passthrough": {"urls": [rf"https://{SERVICE}\.us-west-2\.amazonaws\.com/.*"]}}}
     with mock_aws(config=config):  # type: ignore[arg-type]
@@ -329,6 +336,7 @@ def test_a_passed_through_url_reaches_the_network_instead_of_the_mock() -> None:
         assert mocked.list_tasks()["tasks"] == []
 
 
+@pytest.mark.decorator_mode
 def test_a_service_left_out_of_the_whitelist_is_refused_by_moto() -> None:
     with mock_aws(config={"core": {"service_whitelist": ["s3"]}}):
         sdm = boto3.client(SERVICE, region_name=REGION)
@@ -350,6 +358,7 @@ def test_mock_credentials_off_keeps_the_callers_own_keys(monkeypatch: pytest.Mon
 # Regions
 
 
+@pytest.mark.decorator_mode
 def test_an_unknown_region_is_refused_unless_moto_allows_nonexistent_regions(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
@@ -363,6 +372,7 @@ def test_an_unknown_region_is_refused_unless_moto_allows_nonexistent_regions(
         assert task["taskArn"].startswith("arn:aws:snow-device-management:mars-north-1:")
 
 
+@pytest.mark.decorator_mode
 def test_an_iso_region_host_reaches_the_service_through_motos_own_url_rewrite() -> None:
     with mock_aws():
         sdm = boto3.client(SERVICE, region_name="us-iso-east-1")
@@ -393,6 +403,7 @@ def ids_after_seed(moto_api: str, sdm: Any, seed: int) -> tuple[str, str, str]:
     return device, task, sdm.describe_device(managedDeviceId=device)["associatedWithJob"]
 
 
+@pytest.mark.decorator_mode
 def test_the_same_seed_gives_the_same_device_and_task_ids_in_process(recorder_in: Path) -> None:
     with mock_aws():
         sdm = boto3.client(SERVICE, region_name=REGION)
@@ -419,6 +430,7 @@ def test_the_same_seed_gives_the_same_device_and_task_ids_on_the_server(sdm_serv
     assert other[0] != first[0] and other[1] != first[1]
 
 
+@pytest.mark.decorator_mode
 def test_moto_reset_and_data_json_cover_this_service_in_process() -> None:
     with mock_aws():
         sdm = boto3.client(SERVICE, region_name=REGION)
@@ -434,6 +446,7 @@ def test_moto_reset_and_data_json_cover_this_service_in_process() -> None:
         assert requests.get(f"{MOTO_API}/data.json", timeout=30).json()[SERVICE].get("Task", []) == []
 
 
+@pytest.mark.decorator_mode
 def test_the_state_manager_endpoints_set_get_and_unset_the_progression_in_process() -> None:
     transition = {"model_name": EXECUTION_MODEL, "transition": {"progression": "immediate"}}
     with mock_aws():

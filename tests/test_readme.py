@@ -36,6 +36,9 @@ from hypothesis import strategies as st
 
 from moto_snowdevice.pytest_plugin import MockServerProcess
 
+# README's commands run as written, with servers of their own: the same in every moto test mode
+pytestmark = pytest.mark.own_server
+
 ROOT = Path(__file__).resolve().parent.parent
 README = ROOT / "README.md"
 DOCS = ROOT / "docs"

@@ -577,6 +577,7 @@ def wire_request(operation: str, params: dict[str, Any]) -> WireRequest:
 # 1. Generated input for every operation
 
 
+@pytest.mark.decorator_mode
 @pytest.mark.parametrize("operation", OPERATIONS)
 @FUZZ_SETTINGS
 @given(data=st.data())
@@ -720,6 +721,7 @@ def check_all_tasks(client: Any, ledger: TaskLedger, devices: set[str], page_siz
     assert set().union(*by_state.values()) == set(ledger.created)
 
 
+@pytest.mark.decorator_mode
 @SEQUENCE_SETTINGS
 @given(actions=st.lists(ACTIONS, min_size=10, max_size=30), page_size=st.integers(1, 4))
 def test_tasks_stay_consistent_under_any_sequence_of_calls(
@@ -874,6 +876,7 @@ def test_a_deeply_nested_json_body_gets_a_json_400_from_the_server(sdm_server_ur
     assert_still_serving(sdm_server_url)
 
 
+@pytest.mark.decorator_mode
 def test_a_deeply_nested_json_body_gets_a_json_400_in_process() -> None:
     with mock_aws():
         body = b'{"targets": ["x"], "command": {"reboot": {}}, "description": ' + NESTED + b"}"
@@ -1015,6 +1018,7 @@ def test_concurrent_clients_against_the_server_lose_and_tear_nothing(sdm_server:
     assert run.canceled, "no CancelTask succeeded: the run did not exercise cancellation"
 
 
+@pytest.mark.decorator_mode
 def test_concurrent_clients_in_process_lose_and_tear_nothing() -> None:
     with mock_aws():
         devices = [moto_snowdevice.add_device() for _ in range(4)]

@@ -102,6 +102,7 @@ def test_check_responses_and_its_error_are_public() -> None:
     assert issubclass(moto_snowdevice.ResponseMismatch, AssertionError)
 
 
+@pytest.mark.decorator_mode
 def test_with_checking_on_a_response_that_breaks_its_schema_fails_the_call_naming_operation_and_mismatch(
     sdm: Any, broken_list_tasks: None, checking_restored: None
 ) -> None:
@@ -114,6 +115,7 @@ def test_with_checking_on_a_response_that_breaks_its_schema_fails_the_call_namin
     assert "'taskId' is a required property" in message
 
 
+@pytest.mark.decorator_mode
 def test_with_checking_off_the_same_response_reaches_the_client(
     sdm: Any, broken_list_tasks: None, checking_restored: None
 ) -> None:
@@ -198,6 +200,7 @@ def test_a_broken_response_fails_the_call(sdm_client, monkeypatch):
 """
 
 
+@pytest.mark.decorator_mode
 @pytest.mark.parametrize(("options", "passed", "failed"), [(["--sdm-check-responses"], 2, 0), ([], 0, 2)])
 def test_the_pytest_option_switches_checking_on_for_the_run(
     pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, options: list[str], passed: int, failed: int
@@ -214,6 +217,7 @@ def test_this_suite_runs_with_response_checking_on() -> None:
     assert os.environ[CHECK_VARIABLE] == "1"
 
 
+@pytest.mark.decorator_mode
 def test_the_option_works_when_a_conftest_also_names_the_plugin_module(
     pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
 ) -> None:

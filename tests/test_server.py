@@ -608,6 +608,7 @@ def test_sdm_client_state_does_not_leak_from_one_test_to_the_next(pytester: pyte
     result.assert_outcomes(passed=2)
 
 
+@pytest.mark.decorator_mode
 def test_the_plugins_fixtures_work_under_pytest_xdist_with_a_server_per_worker(
     pytester: pytest.Pytester,
 ) -> None:

@@ -29,6 +29,9 @@ from moto_snowdevice import _control, _state
 from moto_snowdevice._server import SnowDeviceManagementApplication, _JsonErrorChannel, make_mock_server
 from moto_snowdevice.responses import SnowDeviceManagementResponse
 
+# Servers of its own, started and stopped by the tests: the same in every moto test mode
+pytestmark = pytest.mark.own_server
+
 SIGNED = {
     "Authorization": "AWS4-HMAC-SHA256 Credential=AKIAIOSFODNN7EXAMPLE/20260101/us-east-1/"
     "snow-device-management/aws4_request, SignedHeaders=host, Signature=0"

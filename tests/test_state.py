@@ -28,6 +28,9 @@ from moto_snowdevice.pytest_plugin import MockServerProcess
 
 from helpers import device_arn, refused
 
+# Servers of its own, started and stopped by the tests: the same in every moto test mode
+pytestmark = pytest.mark.own_server
+
 SAMPLE_DEVICE = "smd-fictbgr3rbcjeqa5"
 OTHER_SAMPLE_DEVICE = "smd-fictq7k2m9x4wp3n"
 SERVER = [sys.executable, "-m", "moto_snowdevice", "-p", "0"]

@@ -22,6 +22,9 @@ from moto_snowdevice.pytest_plugin import MockServerProcess
 
 from test_state import SAMPLE_DEVICE, assert_one_line_refusal, client, refused_start, rewrite, saved_state
 
+# Servers of its own, started and stopped by the tests: the same in every moto test mode
+pytestmark = pytest.mark.own_server
+
 ACCOUNT = "123456789012"
 REGION = "us-east-1"
 # Every wait on another thread is bounded: a thread still running after this is blocked for good

@@ -101,6 +101,7 @@ def test_a_task_is_not_visible_from_another_region(sdm: Any, device: str) -> Non
         other.describe_task(taskId=task_id)
 
 
+@pytest.mark.decorator_mode
 def test_a_task_is_not_visible_from_another_account(
     sdm: Any, device: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -129,6 +130,7 @@ def test_the_x_moto_account_id_header_chooses_the_account(sdm: Any, device: str)
     assert task_ids(sdm) == [task_id]
 
 
+@pytest.mark.decorator_mode
 def test_a_device_can_be_targeted_only_from_its_own_account_and_region(
     aws: None, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -443,6 +445,7 @@ def test_list_tasks_refuses_a_token_issued_in_another_region(sdm: Any, device: s
         client(OTHER_REGION).list_tasks(nextToken=token)
 
 
+@pytest.mark.decorator_mode
 def test_list_tasks_refuses_a_token_issued_in_another_account(
     sdm: Any, device: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
