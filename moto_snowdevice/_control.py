@@ -378,7 +378,8 @@ def call_control_route(endpoint: str, method: str, path: str, body: Any = None) 
     A 400 raises ValidationException with the server's message, as the helper in-process would.
     """
     try:
-        data = None if body is None else json.dumps(body, allow_nan=False).encode()
+        # NaN and the infinities as Python writes them: the route refuses them naming the field, as in-process
+        data = None if body is None else json.dumps(body).encode()
     except (TypeError, ValueError) as error:
         raise ValidationException(f"the request body cannot be sent as JSON: {error}") from None
     url = f"{endpoint}{path}"

@@ -429,7 +429,11 @@ def test_every_in_process_response_carries_a_request_id_of_its_own_errors_too(sd
     assert error["ResponseMetadata"]["HTTPHeaders"]["x-amzn-errortype"] == "ResourceNotFoundException"
 
 
-def test_with_the_recorder_on_responses_still_carry_request_ids(sdm: "boto3.client") -> None:
+def test_with_the_recorder_on_responses_still_carry_request_ids(
+    sdm: "boto3.client", tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The recording goes to moto_recording in the working directory
+    monkeypatch.chdir(tmp_path)
     recorder.start_recording()
     try:
         first, second = sdm.list_devices(), sdm.list_devices()
