@@ -1,4 +1,8 @@
-"""README's section on async clients runs as written: its Python blocks need aiobotocore, so they run here."""
+"""docs/async-clients.md runs as written: its Python blocks need aiobotocore, so they run here.
+
+tests/test_readme.py leaves exactly these blocks unrun (each is marked `<!-- readme-test: skip async — why -->`
+on the line before it); this module runs them, in the async venvs.
+"""
 
 import re
 import subprocess
@@ -9,24 +13,36 @@ import pytest
 
 pytest_plugins = ["pytester"]
 
-README = Path(__file__).resolve().parent.parent / "README.md"
-SECTION = re.compile(r"^## Async clients.*?(?=^## )", re.M | re.S)
+PAGE = Path(__file__).resolve().parent.parent / "docs" / "async-clients.md"
 PYTHON_BLOCK = re.compile(r"^```python\n(.*?)^```", re.M | re.S)
+# The marker the main README test skips a block by, on the line before the block
+SKIP_ASYNC = re.compile(r"<!-- readme-test: skip async(?: — [^>]*)? -->\s*$")
+
+
+def _marked_blocks() -> list[tuple[bool, str]]:
+    """Each Python block of the page, and whether the line before it marks it as one to run here."""
+    text = PAGE.read_text()
+    found = []
+    for block in PYTHON_BLOCK.finditer(text):
+        before = text[: block.start()].rstrip("\n").rsplit("\n", 1)[-1]
+        found.append((SKIP_ASYNC.search(before) is not None, block.group(1)))
+    return found
 
 
 def _blocks() -> list[str]:
-    section = SECTION.search(README.read_text())
-    assert section, "README has no section on async clients"
-    return PYTHON_BLOCK.findall(section.group(0))
+    return [code for marked, code in _marked_blocks() if marked]
 
 
-def test_the_section_shows_a_script_and_a_test() -> None:
-    blocks = _blocks()
-    assert [("def test_" in block) for block in blocks] == [False, True]
+def test_every_python_block_of_the_page_is_marked_to_run_here() -> None:
+    assert [marked for marked, _ in _marked_blocks()] == [True, True]
+
+
+def test_the_page_shows_a_script_and_a_test() -> None:
+    assert [("def test_" in block) for block in _blocks()] == [False, True]
 
 
 @pytest.mark.parametrize("index", [0, 1])
-def test_each_python_block_of_the_section_runs_as_written(pytester: pytest.Pytester, index: int) -> None:
+def test_each_python_block_of_the_page_runs_as_written(pytester: pytest.Pytester, index: int) -> None:
     block = _blocks()[index]
     if "def test_" in block:
         pytester.makepyfile(test_readme_block=block)
