@@ -53,11 +53,10 @@ async def test_each_gathered_create_makes_exactly_one_task_under_aiomoto() -> No
 
 
 async def test_aiomoto_still_answers_moto_s_own_services_once_per_call() -> None:
-    async with aiomoto.mock_aws():
-        async with async_client("sqs") as sqs:
-            queue = (await sqs.create_queue(QueueName="orders"))["QueueUrl"]
-            await sqs.send_message(QueueUrl=queue, MessageBody="one")
-            attributes = await sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["ApproximateNumberOfMessages"])
+    async with aiomoto.mock_aws(), async_client("sqs") as sqs:
+        queue = (await sqs.create_queue(QueueName="orders"))["QueueUrl"]
+        await sqs.send_message(QueueUrl=queue, MessageBody="one")
+        attributes = await sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["ApproximateNumberOfMessages"])
     assert attributes["Attributes"]["ApproximateNumberOfMessages"] == "1"
 
 

@@ -4,7 +4,7 @@ import pytest
 
 pytest_plugins = ["pytester"]
 
-TESTS = '''
+TESTS = """
 import pytest
 import moto_snowdevice
 
@@ -28,7 +28,7 @@ async def test_the_state_ends_with_the_test(sdm_async_client):
 async def test_the_fixture_sees_the_sdm_fleet(sdm_async_client, sdm_fleet):
     listed = (await sdm_async_client.list_devices())["devices"]
     assert [device["managedDeviceId"] for device in listed] == sdm_fleet[:2]
-'''
+"""
 
 
 @pytest.mark.parametrize(
