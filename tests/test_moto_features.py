@@ -38,6 +38,8 @@ DUMMY_KEYS = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"
 REBOOT = {"reboot": {}}
 EXECUTION_MODEL = "snow-device-management::execution"
 PACKAGE = Path(moto_snowdevice.__file__).parent
+# The checkout these tests are run from (PACKAGE may be an installed wheel in site-packages)
+ROOT = Path(__file__).resolve().parent.parent
 
 
 # Helpers
@@ -236,7 +238,9 @@ def test_iam_is_enforced_on_the_calls_the_recorder_records_in_process(recorder_i
         {"Effect": "Deny", "Action": "snow-device-management:CancelTask", "Resource": "*"},
     ]
     iam.put_user_policy(
-        UserName="operator", PolicyName="snow", PolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": statements})
+        UserName="operator",
+        PolicyName="snow",
+        PolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": statements}),
     )
     key = iam.create_access_key(UserName="operator")["AccessKey"]
     recorder.reset_recording()
@@ -512,6 +516,10 @@ PUBLIC = {
     "botocore.session",
     "botocore.model.OperationModel",
     "botocore.model.Shape",
+    "botocore.model.ListShape",
+    "botocore.model.MapShape",
+    "botocore.model.StringShape",
+    "botocore.model.StructureShape",
 }
 MOTO_PRIVATE_NAMES = (
     "_internal",
@@ -535,7 +543,11 @@ MOTO_PRIVATE_NAMES = (
 
 @pytest.mark.parametrize(
     "path",
-    sorted(path for path in [*PACKAGE.rglob("*.py"), PACKAGE.parent / "_moto_snowdevice_pytest.py"] if path.name != "_moto.py"),
+    sorted(
+        path
+        for path in [*PACKAGE.rglob("*.py"), PACKAGE.parent / "_moto_snowdevice_pytest.py"]
+        if path.name != "_moto.py"
+    ),
     ids=lambda path: str(path.relative_to(PACKAGE.parent)),
 )
 def test_no_module_but_the_seam_reaches_into_moto(path: Path) -> None:
@@ -553,11 +565,10 @@ def test_the_seam_names_the_installed_moto_and_the_range_when_an_internal_is_mis
 
 
 def test_the_seam_declares_the_range_setup_cfg_and_ci_install() -> None:
-    root = PACKAGE.parent
-    requirements = (root / "setup.cfg").read_text(encoding="utf-8")
+    requirements = (ROOT / "setup.cfg").read_text(encoding="utf-8")
     assert f"moto[server]{_moto.SUPPORTED_MOTO}\n" in requirements
     lowest = _moto.SUPPORTED_MOTO.split(",")[0].removeprefix(">=")
-    assert f"LOWEST_MOTO={lowest}\n" in (root / ".ci" / "run").read_text(encoding="utf-8")
+    assert f"LOWEST_MOTO={lowest}\n" in (ROOT / ".ci" / "run").read_text(encoding="utf-8")
 
 
 def test_importing_the_package_fails_at_once_on_a_moto_without_the_stubber(tmp_path: Path) -> None:
