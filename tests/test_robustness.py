@@ -72,9 +72,7 @@ SEED_DOCUMENT = {
     "instances": [{"instanceId": SEED_INSTANCE}],
 }
 
-FUZZ_SETTINGS = settings(
-    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
-)
+FUZZ_SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 SEQUENCE_SETTINGS = settings(
     max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
@@ -284,53 +282,78 @@ def values_for(shape: Any, name: str, extra: bool) -> st.SearchStrategy[Any]:
 
     `extra` adds members a structure does not have (botocore's serializer cannot send those).
     """
-    kind = shape.type_name
-    meta = shape.metadata
-    low, high = meta.get("min"), meta.get("max")
-    choices: list[st.SearchStrategy[Any]] = []
-    if kind == "string":
-        choices.append(st.text(min_size=1, max_size=80 if high is None else min(high + 2, 80)))
-        choices.append(SURROGATES)
-        lengths = {0, 1}
-        if low is not None:
-            lengths |= {max(low - 1, 0), low}
-        if high is not None:
-            lengths |= {high, high + 1}
-        characters = st.sampled_from(["a", "Z", "é", "\x00", "/", "%", "\U0001f600", " "])
-        choices.append(st.tuples(characters, st.sampled_from(sorted(lengths))).map(lambda pair: pair[0] * pair[1]))
-        if shape.enum:
-            choices.append(st.sampled_from(shape.enum))
-            choices.append(st.sampled_from(shape.enum).map(lambda value: value.lower() + "_UNKNOWN"))
-        if "pattern" in meta:
-            pattern = st.from_regex(f"(?:{meta['pattern']})", fullmatch=True)
-            if high is not None:
-                pattern = pattern.map(lambda value: value[:high])
-            choices.append(pattern)
-        if name in REFERENCES:
-            references = st.sampled_from([Ref(ref) for ref in REFERENCES[name]])
-            choices.extend([references, references])
-        if name in KNOWN_VALUES:
-            choices.append(st.sampled_from(KNOWN_VALUES[name]))
-    elif kind in ("integer", "long"):
-        edges = {0, -1, 2**31, 2**63, -(2**63)}
-        if low is not None:
-            edges |= {low - 1, low}
-        if high is not None:
-            edges |= {high, high + 1}
-        choices.append(st.integers(min_value=low, max_value=high))
-        choices.append(st.sampled_from(sorted(edges)))
-        choices.append(NOT_PLAIN_DIGITS)
-        choices.append(st.floats())
-    elif kind == "list":
-        choices.append(st.lists(values_for(shape.member, name, extra), max_size=12))
-    elif kind == "map":
-        choices.append(st.dictionaries(st.text(max_size=20), values_for(shape.value, "value", extra), max_size=12))
-    elif kind == "structure":
-        choices.append(structures(shape, extra))
-    elif kind == "boolean":
-        choices.append(st.booleans())
+    build = _VALUE_CHOICES.get(shape.type_name)
+    choices = build(shape, name, extra) if build is not None else []
     choices.append(ANY_JSON)
     return st.one_of(choices)
+
+
+def _string_values(shape: Any, name: str, extra: bool) -> list[st.SearchStrategy[Any]]:
+    meta = shape.metadata
+    low, high = meta.get("min"), meta.get("max")
+    choices: list[st.SearchStrategy[Any]] = [
+        st.text(min_size=1, max_size=80 if high is None else min(high + 2, 80)),
+        SURROGATES,
+    ]
+    lengths = {0, 1}
+    if low is not None:
+        lengths |= {max(low - 1, 0), low}
+    if high is not None:
+        lengths |= {high, high + 1}
+    characters = st.sampled_from(["a", "Z", "é", "\x00", "/", "%", "\U0001f600", " "])
+    choices.append(st.tuples(characters, st.sampled_from(sorted(lengths))).map(lambda pair: pair[0] * pair[1]))
+    if shape.enum:
+        choices.append(st.sampled_from(shape.enum))
+        choices.append(st.sampled_from(shape.enum).map(lambda value: value.lower() + "_UNKNOWN"))
+    if "pattern" in meta:
+        pattern = st.from_regex(f"(?:{meta['pattern']})", fullmatch=True)
+        if high is not None:
+            pattern = pattern.map(lambda value: value[:high])
+        choices.append(pattern)
+    if name in REFERENCES:
+        references = st.sampled_from([Ref(ref) for ref in REFERENCES[name]])
+        choices.extend([references, references])
+    if name in KNOWN_VALUES:
+        choices.append(st.sampled_from(KNOWN_VALUES[name]))
+    return choices
+
+
+def _number_values(shape: Any, name: str, extra: bool) -> list[st.SearchStrategy[Any]]:
+    low, high = shape.metadata.get("min"), shape.metadata.get("max")
+    edges = {0, -1, 2**31, 2**63, -(2**63)}
+    if low is not None:
+        edges |= {low - 1, low}
+    if high is not None:
+        edges |= {high, high + 1}
+    return [st.integers(min_value=low, max_value=high), st.sampled_from(sorted(edges)), NOT_PLAIN_DIGITS, st.floats()]
+
+
+def _list_values(shape: Any, name: str, extra: bool) -> list[st.SearchStrategy[Any]]:
+    return [st.lists(values_for(shape.member, name, extra), max_size=12)]
+
+
+def _map_values(shape: Any, name: str, extra: bool) -> list[st.SearchStrategy[Any]]:
+    return [st.dictionaries(st.text(max_size=20), values_for(shape.value, "value", extra), max_size=12)]
+
+
+def _structure_values(shape: Any, name: str, extra: bool) -> list[st.SearchStrategy[Any]]:
+    return [structures(shape, extra)]
+
+
+def _boolean_values(shape: Any, name: str, extra: bool) -> list[st.SearchStrategy[Any]]:
+    return [st.booleans()]
+
+
+# The choices of each shape type beside any JSON; a type missing here (timestamp) gets any JSON only
+_VALUE_CHOICES: dict[str, Callable[[Any, str, bool], list[st.SearchStrategy[Any]]]] = {
+    "string": _string_values,
+    "integer": _number_values,
+    "long": _number_values,
+    "list": _list_values,
+    "map": _map_values,
+    "structure": _structure_values,
+    "boolean": _boolean_values,
+}
 
 
 MISSING = object()
@@ -359,45 +382,74 @@ def structures(shape: Any, extra: bool) -> st.SearchStrategy[dict[str, Any]]:
 
 def valid_values_for(shape: Any, name: str) -> st.SearchStrategy[Any]:
     """Only values the model allows for the shape (and existing identifiers where the member names one)."""
-    kind = shape.type_name
+    build = _VALID_VALUES.get(shape.type_name)
+    if build is None:
+        raise AssertionError(f"no strategy for {shape.type_name}")
+    return build(shape, name)
+
+
+def _valid_strings(shape: Any, name: str) -> st.SearchStrategy[Any]:
     meta = shape.metadata
     low, high = meta.get("min"), meta.get("max")
-    if kind == "string":
-        if shape.enum:
-            return st.sampled_from(shape.enum)
-        if name in KNOWN_VALUES:
-            return st.sampled_from(KNOWN_VALUES[name])
-        if "pattern" in meta:
-            strategy = st.from_regex(f"(?:{meta['pattern']})", fullmatch=True)
-            if high is not None:
-                strategy = strategy.map(lambda value: value[:high])
-            strategy = strategy.filter(lambda value: len(value) >= (low or 0))
-        else:
-            strategy = st.text(min_size=low or 0, max_size=min(high or 40, 40))
-        if name in REFERENCES:
-            references = st.sampled_from([Ref(ref) for ref in REFERENCES[name]])
-            return st.one_of(references, references, strategy)
-        return strategy
-    if kind in ("integer", "long"):
-        return st.integers(min_value=low, max_value=high)
-    if kind == "boolean":
-        return st.booleans()
-    if kind == "list":
-        return st.lists(valid_values_for(shape.member, name), min_size=low or 0, max_size=min(high or 12, 12))
-    if kind == "map":
-        return st.dictionaries(
-            valid_values_for(shape.key, "key"), valid_values_for(shape.value, "value"), min_size=low or 0, max_size=5
+    if shape.enum:
+        return st.sampled_from(shape.enum)
+    if name in KNOWN_VALUES:
+        return st.sampled_from(KNOWN_VALUES[name])
+    if "pattern" in meta:
+        strategy = st.from_regex(f"(?:{meta['pattern']})", fullmatch=True)
+        if high is not None:
+            strategy = strategy.map(lambda value: value[:high])
+        strategy = strategy.filter(lambda value: len(value) >= (low or 0))
+    else:
+        strategy = st.text(min_size=low or 0, max_size=min(high or 40, 40))
+    if name in REFERENCES:
+        references = st.sampled_from([Ref(ref) for ref in REFERENCES[name]])
+        return st.one_of(references, references, strategy)
+    return strategy
+
+
+def _valid_numbers(shape: Any, name: str) -> st.SearchStrategy[Any]:
+    return st.integers(min_value=shape.metadata.get("min"), max_value=shape.metadata.get("max"))
+
+
+def _valid_booleans(shape: Any, name: str) -> st.SearchStrategy[Any]:
+    return st.booleans()
+
+
+def _valid_lists(shape: Any, name: str) -> st.SearchStrategy[Any]:
+    low, high = shape.metadata.get("min"), shape.metadata.get("max")
+    return st.lists(valid_values_for(shape.member, name), min_size=low or 0, max_size=min(high or 12, 12))
+
+
+def _valid_maps(shape: Any, name: str) -> st.SearchStrategy[Any]:
+    return st.dictionaries(
+        valid_values_for(shape.key, "key"),
+        valid_values_for(shape.value, "value"),
+        min_size=shape.metadata.get("min") or 0,
+        max_size=5,
+    )
+
+
+def _valid_structures(shape: Any, name: str) -> st.SearchStrategy[Any]:
+    members = {key: valid_values_for(member, key) for key, member in shape.members.items()}
+    if shape.is_tagged_union:
+        return st.sampled_from(sorted(members)).flatmap(
+            lambda chosen: members[chosen].map(lambda value: {chosen: value})
         )
-    if kind == "structure":
-        members = {key: valid_values_for(member, key) for key, member in shape.members.items()}
-        if shape.is_tagged_union:
-            return st.sampled_from(sorted(members)).flatmap(
-                lambda chosen: members[chosen].map(lambda value: {chosen: value})
-            )
-        required = {key: value for key, value in members.items() if key in shape.required_members}
-        optional = {key: value for key, value in members.items() if key not in shape.required_members}
-        return st.fixed_dictionaries(required, optional=optional)
-    raise AssertionError(f"no strategy for {kind}")
+    required = {key: value for key, value in members.items() if key in shape.required_members}
+    optional = {key: value for key, value in members.items() if key not in shape.required_members}
+    return st.fixed_dictionaries(required, optional=optional)
+
+
+_VALID_VALUES: dict[str, Callable[[Any, str], st.SearchStrategy[Any]]] = {
+    "string": _valid_strings,
+    "integer": _valid_numbers,
+    "long": _valid_numbers,
+    "boolean": _valid_booleans,
+    "list": _valid_lists,
+    "map": _valid_maps,
+    "structure": _valid_structures,
+}
 
 
 def one_member_off(shape: Any, extra: bool) -> st.SearchStrategy[dict[str, Any]]:
@@ -466,39 +518,68 @@ def _outside(number: int, meta: dict[str, Any]) -> bool:
 
 def breaks_model(shape: Any, value: Any) -> bool:
     """Whether a value (None meaning absent) breaks the shape's rules in the service model."""
-    kind = shape.type_name
+    rule = _MODEL_RULES.get(shape.type_name)
+    if rule is None:
+        raise AssertionError(f"no rule for {shape.type_name}")
+    return rule(shape, value)
+
+
+def _string_breaks(shape: Any, value: Any) -> bool:
     meta = shape.metadata
-    if kind == "string":
-        if not isinstance(value, str):
-            return True
-        return (
-            _outside(len(value), meta)
-            or bool(shape.enum and value not in shape.enum)
-            or ("pattern" in meta and re.fullmatch(meta["pattern"], value) is None)
-        )
-    if kind in ("integer", "long"):
-        return not isinstance(value, int) or isinstance(value, bool) or _outside(value, meta)
-    if kind == "boolean":
-        return not isinstance(value, bool)
-    if kind == "list":
-        return not isinstance(value, list) or _outside(len(value), meta) or any(
-            breaks_model(shape.member, item) for item in value
-        )
-    if kind == "map":
-        return not isinstance(value, dict) or _outside(len(value), meta) or any(
-            breaks_model(shape.key, key) or breaks_model(shape.value, item) for key, item in value.items()
-        )
-    if kind == "structure":
-        if not isinstance(value, dict):
-            return True
-        # Members the shape does not have are ignored, as AWS ignores them
-        present = {key: item for key, item in value.items() if key in shape.members and item is not None}
-        if any(key not in present for key in shape.required_members):
-            return True
-        if shape.is_tagged_union and len(present) != 1:
-            return True
-        return any(breaks_model(shape.members[key], item) for key, item in present.items())
-    raise AssertionError(f"no rule for {kind}")
+    if not isinstance(value, str):
+        return True
+    return (
+        _outside(len(value), meta)
+        or bool(shape.enum and value not in shape.enum)
+        or ("pattern" in meta and re.fullmatch(meta["pattern"], value) is None)
+    )
+
+
+def _number_breaks(shape: Any, value: Any) -> bool:
+    return not isinstance(value, int) or isinstance(value, bool) or _outside(value, shape.metadata)
+
+
+def _boolean_breaks(shape: Any, value: Any) -> bool:
+    return not isinstance(value, bool)
+
+
+def _list_breaks(shape: Any, value: Any) -> bool:
+    return (
+        not isinstance(value, list)
+        or _outside(len(value), shape.metadata)
+        or any(breaks_model(shape.member, item) for item in value)
+    )
+
+
+def _map_breaks(shape: Any, value: Any) -> bool:
+    return (
+        not isinstance(value, dict)
+        or _outside(len(value), shape.metadata)
+        or any(breaks_model(shape.key, key) or breaks_model(shape.value, item) for key, item in value.items())
+    )
+
+
+def _structure_breaks(shape: Any, value: Any) -> bool:
+    if not isinstance(value, dict):
+        return True
+    # Members the shape does not have are ignored, as AWS ignores them
+    present = {key: item for key, item in value.items() if key in shape.members and item is not None}
+    if any(key not in present for key in shape.required_members):
+        return True
+    if shape.is_tagged_union and len(present) != 1:
+        return True
+    return any(breaks_model(shape.members[key], item) for key, item in present.items())
+
+
+_MODEL_RULES: dict[str, Callable[[Any, Any], bool]] = {
+    "string": _string_breaks,
+    "integer": _number_breaks,
+    "long": _number_breaks,
+    "boolean": _boolean_breaks,
+    "list": _list_breaks,
+    "map": _map_breaks,
+    "structure": _structure_breaks,
+}
 
 
 def _wire_text(value: Any) -> str:
@@ -544,24 +625,8 @@ def wire_request(operation: str, params: dict[str, Any]) -> WireRequest:
             path = path.replace("{" + wire_name + "}", _encode(text))
             seen[name] = text
         elif location == "querystring":
-            if name not in params:
-                continue
-            value = params[name]
-            texts = [_wire_text(item) for item in (value if isinstance(value, list) else [value])]
-            query.extend((wire_name, text) for text in texts)
-            if any(_has_surrogate(text) for text in texts):
+            if _add_query_member(name, member.type_name, wire_name, params, query, seen):
                 verdict = INVALID
-            if not texts:
-                continue
-            if member.type_name == "list":
-                seen[name] = texts
-            elif member.type_name in ("integer", "long"):
-                first = texts[0]
-                # Text that is not an integer stays text, and so breaks the model
-                seen[name] = int(first) if PLAIN_INTEGER.fullmatch(first) else first
-            else:
-                # The first of repeated values counts
-                seen[name] = texts[0]
         elif name in params:
             document[name] = params[name]
             seen[name] = params[name]
@@ -572,6 +637,37 @@ def wire_request(operation: str, params: dict[str, Any]) -> WireRequest:
     if query:
         path += "?" + "&".join(f"{_encode(key)}={_encode(value)}" for key, value in query)
     return WireRequest(model.http["method"], path, body, names_operation, verdict)
+
+
+def _add_query_member(
+    name: str,
+    type_name: str,
+    wire_name: str,
+    params: dict[str, Any],
+    query: list[tuple[str, str]],
+    seen: dict[str, Any],
+) -> bool:
+    """Adds a query-string member's texts to `query`, what the server reads of them to `seen`; whether
+    one of them holds a surrogate (no UTF-8 can carry it)."""
+    if name not in params:
+        return False
+    value = params[name]
+    texts = [_wire_text(item) for item in (value if isinstance(value, list) else [value])]
+    query.extend((wire_name, text) for text in texts)
+    if texts:
+        seen[name] = _query_reading(type_name, texts)
+    return any(_has_surrogate(text) for text in texts)
+
+
+def _query_reading(type_name: str, texts: list[str]) -> Any:
+    if type_name == "list":
+        return texts
+    first = texts[0]
+    if type_name in ("integer", "long"):
+        # Text that is not an integer stays text, and so breaks the model
+        return int(first) if PLAIN_INTEGER.fullmatch(first) else first
+    # The first of repeated values counts
+    return first
 
 
 # 1. Generated input for every operation
@@ -721,6 +817,110 @@ def check_all_tasks(client: Any, ledger: TaskLedger, devices: set[str], page_siz
     assert set().union(*by_state.values()) == set(ledger.created)
 
 
+@dataclass
+class SequenceRun:
+    """One random sequence of calls: the mock, its client, the devices and what the calls said so far."""
+
+    mock: InProcessMock
+    client: Any
+    devices: list[str]
+    ledger: TaskLedger
+
+    def saw_state_of(self, task_id: str) -> None:
+        self.ledger.saw(task_id, self.client.describe_task(taskId=task_id)["state"])
+
+    def target_of(self, task_id: str, index: int) -> str:
+        targets: list[str] = self.client.describe_task(taskId=task_id)["targets"]
+        return targets[index % len(targets)]
+
+
+def create_step(run: SequenceRun, action: tuple[Any, ...]) -> None:
+    _, indexes, command, token = action
+    ledger = run.ledger
+    targets = [run.devices[index] for index in indexes]
+    params: dict[str, Any] = {"targets": targets, "command": {command: {}}}
+    if token is not None:
+        params["clientToken"] = token
+    fingerprint = (tuple(targets), command)
+    try:
+        created = run.client.create_task(**params)["taskId"]
+    except ClientError as error:
+        assert error_of(error) == ("ValidationException", 400)
+        assert token in ledger.tokens and ledger.tokens[token][0] != fingerprint
+        return
+    if token is not None and token in ledger.tokens:
+        assert ledger.tokens[token] == (fingerprint, created), "a repeated clientToken made another task"
+    else:
+        assert created not in ledger.created
+        ledger.created.append(created)
+        if token is not None:
+            ledger.tokens[token] = (fingerprint, created)
+
+
+def cancel_step(run: SequenceRun, task_id: str, action: tuple[Any, ...]) -> None:
+    ledger = run.ledger
+    try:
+        assert run.client.cancel_task(taskId=task_id)["taskId"] == task_id
+    except ClientError as error:
+        assert error_of(error) == ("ValidationException", 400)
+    else:
+        assert task_id not in ledger.canceled, "a canceled task was canceled again"
+        assert ledger.ended.get(task_id, "CANCELED") == "CANCELED"
+        ledger.canceled.add(task_id)
+        ledger.ended.setdefault(task_id, "CANCELED")
+    run.saw_state_of(task_id)
+
+
+def describe_step(run: SequenceRun, task_id: str, action: tuple[Any, ...]) -> None:
+    run.saw_state_of(task_id)
+
+
+def poll_step(run: SequenceRun, task_id: str, action: tuple[Any, ...]) -> None:
+    execution = run.client.describe_execution(taskId=task_id, managedDeviceId=run.target_of(task_id, action[2]))
+    assert execution["state"] in EXECUTION_STATES
+    if task_id in run.ledger.canceled:
+        assert execution["state"] == "CANCELED"
+
+
+def advance_step(run: SequenceRun, task_id: str, action: tuple[Any, ...]) -> None:
+    run.mock.advance(task_id, run.target_of(task_id, action[2]), action[3])
+    run.saw_state_of(task_id)
+
+
+def list_step(run: SequenceRun, action: tuple[Any, ...]) -> None:
+    _, state, max_results = action
+    params = {"maxResults": max_results} if state is None else {"maxResults": max_results, "state": state}
+    listed = all_pages(run.client.list_tasks, "tasks", **params)
+    ids = [task["taskId"] for task in listed]
+    assert len(ids) == len(set(ids))
+    assert set(ids) <= set(run.ledger.created)
+    if state is None:
+        assert sorted(ids) == sorted(run.ledger.created)
+    for task in listed:
+        assert state in (None, task["state"])
+        run.ledger.saw(task["taskId"], task["state"])
+
+
+def unknown_step(run: SequenceRun, action: tuple[Any, ...]) -> None:
+    with pytest.raises(ClientError) as raised:
+        getattr(run.client, f"{action[1]}_task")(taskId="st-doesnotexist0000")
+    assert error_of(raised.value) == ("ResourceNotFoundException", 404)
+
+
+# Each kind of action: those on a task get one of the tasks created so far, or are skipped while there is none
+STEPS: dict[str, Callable[[SequenceRun, tuple[Any, ...]], None]] = {
+    "create": create_step,
+    "list": list_step,
+    "unknown": unknown_step,
+}
+TASK_STEPS: dict[str, Callable[[SequenceRun, str, tuple[Any, ...]], None]] = {
+    "cancel": cancel_step,
+    "describe": describe_step,
+    "poll": poll_step,
+    "advance": advance_step,
+}
+
+
 @pytest.mark.decorator_mode
 @SEQUENCE_SETTINGS
 @given(actions=st.lists(ACTIONS, min_size=10, max_size=30), page_size=st.integers(1, 4))
@@ -728,74 +928,14 @@ def test_tasks_stay_consistent_under_any_sequence_of_calls(
     mock: InProcessMock, actions: list[tuple[Any, ...]], page_size: int
 ) -> None:
     mock.reset()
-    client = mock.client
-    devices = [mock.add_device() for _ in range(3)]
-    ledger = TaskLedger()
+    run = SequenceRun(mock, mock.client, [mock.add_device() for _ in range(3)], TaskLedger())
     for action in actions:
         kind = action[0]
-        if kind in ("cancel", "describe", "poll", "advance"):
-            if not ledger.created:
-                continue
-            task_id = ledger.created[action[1] % len(ledger.created)]
-        if kind == "create":
-            _, indexes, command, token = action
-            targets = [devices[index] for index in indexes]
-            params: dict[str, Any] = {"targets": targets, "command": {command: {}}}
-            if token is not None:
-                params["clientToken"] = token
-            fingerprint = (tuple(targets), command)
-            try:
-                created = client.create_task(**params)["taskId"]
-            except ClientError as error:
-                assert error_of(error) == ("ValidationException", 400)
-                assert token in ledger.tokens and ledger.tokens[token][0] != fingerprint
-                continue
-            if token is not None and token in ledger.tokens:
-                assert ledger.tokens[token] == (fingerprint, created), "a repeated clientToken made another task"
-            else:
-                assert created not in ledger.created
-                ledger.created.append(created)
-                if token is not None:
-                    ledger.tokens[token] = (fingerprint, created)
-        elif kind == "cancel":
-            try:
-                assert client.cancel_task(taskId=task_id)["taskId"] == task_id
-            except ClientError as error:
-                assert error_of(error) == ("ValidationException", 400)
-            else:
-                assert task_id not in ledger.canceled, "a canceled task was canceled again"
-                assert ledger.ended.get(task_id, "CANCELED") == "CANCELED"
-                ledger.canceled.add(task_id)
-                ledger.ended.setdefault(task_id, "CANCELED")
-            ledger.saw(task_id, client.describe_task(taskId=task_id)["state"])
-        elif kind == "describe":
-            ledger.saw(task_id, client.describe_task(taskId=task_id)["state"])
-        elif kind == "poll":
-            targets = client.describe_task(taskId=task_id)["targets"]
-            execution = client.describe_execution(taskId=task_id, managedDeviceId=targets[action[2] % len(targets)])
-            assert execution["state"] in EXECUTION_STATES
-            if task_id in ledger.canceled:
-                assert execution["state"] == "CANCELED"
-        elif kind == "advance":
-            targets = client.describe_task(taskId=task_id)["targets"]
-            mock.advance(task_id, targets[action[2] % len(targets)], action[3])
-            ledger.saw(task_id, client.describe_task(taskId=task_id)["state"])
-        elif kind == "list":
-            params = {"maxResults": action[2]} if action[1] is None else {"maxResults": action[2], "state": action[1]}
-            listed = all_pages(client.list_tasks, "tasks", **params)
-            ids = [task["taskId"] for task in listed]
-            assert len(ids) == len(set(ids))
-            assert set(ids) <= set(ledger.created)
-            if action[1] is None:
-                assert sorted(ids) == sorted(ledger.created)
-            for task in listed:
-                assert action[1] in (None, task["state"])
-                ledger.saw(task["taskId"], task["state"])
-        elif kind == "unknown":
-            with pytest.raises(ClientError) as raised:
-                getattr(client, f"{action[1]}_task")(taskId="st-doesnotexist0000")
-            assert error_of(raised.value) == ("ResourceNotFoundException", 404)
-    check_all_tasks(client, ledger, set(devices), page_size)
+        if kind not in TASK_STEPS:
+            STEPS[kind](run, action)
+        elif run.ledger.created:
+            TASK_STEPS[kind](run, run.ledger.created[action[1] % len(run.ledger.created)], action)
+    check_all_tasks(run.client, run.ledger, set(run.devices), page_size)
 
 
 # 2. Malformed HTTP against the server
