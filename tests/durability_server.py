@@ -106,7 +106,7 @@ def dropped_tag(application: Any, log: PlantLog, strikes: EveryNth) -> Any:
         if _is_service_request(environ, "POST", lambda path: path.startswith("/tags/")) and strikes():
             tags = json.loads(_read_body(environ) or b"{}").get("tags", {})
             # The ARN arrives percent-encoded; PATH_INFO holds it decoded once already
-            arn = unquote(environ["PATH_INFO"][len("/tags/"):])
+            arn = unquote(environ["PATH_INFO"][len("/tags/") :])
             log.write({"resourceArn": arn, "tags": tags})
             return _answer(start_response, {})
         return application(environ, start_response)

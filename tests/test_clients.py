@@ -132,9 +132,7 @@ def is_epoch(value: Any) -> bool:
 
 def test_the_javascript_sdk_walkthrough_passes_against_the_server(sdm_server: str) -> None:
     if not (JS_DIR / "node_modules" / "@aws-sdk" / "client-snow-device-management").is_dir():
-        pytest.fail(
-            "the JavaScript SDK is not installed: run `npm ci --prefix tests/js` first", pytrace=False
-        )
+        pytest.fail("the JavaScript SDK is not installed: run `npm ci --prefix tests/js` first", pytrace=False)
     node = shutil.which("node")
     if node is None:
         pytest.fail("Node.js (`node`, version 20 or later) is needed on PATH for the JavaScript client tests")
@@ -181,10 +179,7 @@ def test_the_cli_creates_describes_lists_and_cancels_tasks(cli: Cli) -> None:
     assert is_epoch(task["createdAt"]) and is_epoch(task["lastUpdatedAt"])
     assert "completedAt" not in task
 
-    others = [
-        cli("create-task", "--targets", device, "--command", '{"unlock": {}}')["taskId"]
-        for device in devices
-    ]
+    others = [cli("create-task", "--targets", device, "--command", '{"unlock": {}}')["taskId"] for device in devices]
     # One task per page: the CLI follows nextToken through every page and merges them
     listed = cli("list-tasks", "--page-size", "1")
     assert [summary["taskId"] for summary in listed["tasks"]] == [task_id, *others]

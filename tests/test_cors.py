@@ -40,8 +40,7 @@ SAMPLE_DEVICE = "smd-fictbgr3rbcjeqa5"
 TASK_ARN = f"arn:aws:snow-device-management:{REGION}:{DEFAULT_ACCOUNT_ID}:task/{UNKNOWN_TASK}"
 # What the JavaScript SDK v3 sends on every call, beside what it signs
 JS_SDK_HEADERS = (
-    "amz-sdk-invocation-id,amz-sdk-request,authorization,content-type,x-amz-content-sha256,x-amz-date,"
-    "x-amz-user-agent"
+    "amz-sdk-invocation-id,amz-sdk-request,authorization,content-type,x-amz-content-sha256,x-amz-date,x-amz-user-agent"
 )
 SDK_HEADERS = ("authorization", "content-type", "x-amz-date", "x-amz-content-sha256", "x-amz-user-agent")
 SERVICE_MODEL = botocore.session.get_session().get_service_model(SERVICE)
@@ -82,9 +81,7 @@ def signed(method: str, url: str, body: str | None = None, **headers: str) -> re
     request = AWSRequest(method=method, url=url, data=body, headers=headers)
     SigV4Auth(Credentials("testing", "testing"), SERVICE, REGION).add_auth(request)
     prepared = request.prepare()
-    return requests.request(
-        method, prepared.url, headers=dict(prepared.headers), data=prepared.body, timeout=30
-    )
+    return requests.request(method, prepared.url, headers=dict(prepared.headers), data=prepared.body, timeout=30)
 
 
 def listed(response: requests.Response, header: str) -> set[str]:
@@ -216,7 +213,7 @@ class PageSite:
     """The page, its bundle and a POST /report endpoint on a local origin of their own."""
 
     def __init__(self, bundle: bytes):
-        self.reports: "queue.Queue[dict[str, Any]]" = queue.Queue()
+        self.reports: queue.Queue[dict[str, Any]] = queue.Queue()
         files = {
             "/": ("text/html", (PAGE_DIR / "index.html").read_bytes()),
             "/bundle.js": ("text/javascript", bundle),
@@ -297,9 +294,7 @@ def open_page(chromium: str, site: PageSite, endpoint: str, profile: Path) -> di
                 browser.wait()
 
 
-def _wait_for_report(
-    site: PageSite, browser: "subprocess.Popen[bytes]", log_path: Path
-) -> dict[str, Any]:
+def _wait_for_report(site: PageSite, browser: "subprocess.Popen[bytes]", log_path: Path) -> dict[str, Any]:
     for _ in range(180):
         try:
             return site.reports.get(timeout=1)

@@ -415,8 +415,13 @@ class Client:
             return
         device_id = self.rng.choice(task.targets)
         state = self.rng.choice(["IN_PROGRESS", "IN_PROGRESS", "SUCCEEDED", "FAILED", "REJECTED", "CANCELED"])
-        body = {"taskId": task.task_id, "managedDeviceId": device_id, "state": state,
-                "accountId": scope[0], "region": scope[1]}
+        body = {
+            "taskId": task.task_id,
+            "managedDeviceId": device_id,
+            "state": state,
+            "accountId": scope[0],
+            "region": scope[1],
+        }
         answer = self.send("advance-execution", "POST", f"{CONTROL}/advance-execution", body)
         if answer.acknowledged:
             with self.log.lock:
@@ -464,9 +469,13 @@ class Client:
 
     def post_faults(self, scope: Scope) -> None:
         # Faults on operations the checker does not use; they are never saved, which the restart shows
-        body = {"operation": self.rng.choice(["ListDeviceResources", "DescribeDeviceEc2Instances"]),
-                "error": "ThrottlingException", "count": self.rng.randint(1, 3),
-                "accountId": scope[0], "region": scope[1]}
+        body = {
+            "operation": self.rng.choice(["ListDeviceResources", "DescribeDeviceEc2Instances"]),
+            "error": "ThrottlingException",
+            "count": self.rng.randint(1, 3),
+            "accountId": scope[0],
+            "region": scope[1],
+        }
         if self.send("faults", "POST", f"{CONTROL}/faults", body).acknowledged:
             with self.log.lock:
                 self.log.faults_posted.add(scope)
@@ -498,7 +507,10 @@ class ServerRun:
         """The URL once it listens, or None when it stops before listening (`error()` says why)."""
         self._errors = tempfile.TemporaryFile(mode="w+")  # noqa: SIM115 - read after the process ends
         process = subprocess.Popen(
-            [*self.command, "--port", "0"], stdout=subprocess.PIPE, stderr=self._errors, text=True,
+            [*self.command, "--port", "0"],
+            stdout=subprocess.PIPE,
+            stderr=self._errors,
+            text=True,
             env={**os.environ, "PYTHONUNBUFFERED": "1"},
         )
         self._process = process
@@ -579,10 +591,16 @@ def read_database(path: Path) -> Database:
 
 
 # The saved key of each setting, and its value before anything set it
-_BACKEND_SETTINGS = {"timeout": ("executionTimeout", None), "weights": ("outcomeWeights", None),
-                     "race": ("takesWorkBeforeCancel", False)}
-_DEVICE_SETTINGS = {"online": ("online", True), "weights": ("outcomeWeights", None),
-                    "race": ("takesWorkBeforeCancel", False)}
+_BACKEND_SETTINGS = {
+    "timeout": ("executionTimeout", None),
+    "weights": ("outcomeWeights", None),
+    "race": ("takesWorkBeforeCancel", False),
+}
+_DEVICE_SETTINGS = {
+    "online": ("online", True),
+    "weights": ("outcomeWeights", None),
+    "race": ("takesWorkBeforeCancel", False),
+}
 
 
 def saved_setting(database: Database, register: tuple[Any, ...]) -> Any:
@@ -699,8 +717,9 @@ def check_scope(log: ClientLog, scope: Scope, connection: Connection) -> list[Lo
     return losses + check_faults_not_kept(log, scope, devices, connection)
 
 
-def check_offline_devices(log: ClientLog, scope: Scope, held_tasks: dict[str, Any],
-                          connection: Connection) -> list[Loss]:
+def check_offline_devices(
+    log: ClientLog, scope: Scope, held_tasks: dict[str, Any], connection: Connection
+) -> list[Loss]:
     """A device that can only be offline reports no work: advance-execution on it is refused as offline."""
     losses = []
     for register, claims in log.claims.items():
@@ -710,8 +729,13 @@ def check_offline_devices(log: ClientLog, scope: Scope, held_tasks: dict[str, An
         task = next((t for t in log.tasks_in(scope) if device_id in t.targets and t.task_id in held_tasks), None)
         if task is None:
             continue
-        body = {"taskId": task.task_id, "managedDeviceId": device_id, "state": "IN_PROGRESS",
-                "accountId": scope[0], "region": scope[1]}
+        body = {
+            "taskId": task.task_id,
+            "managedDeviceId": device_id,
+            "state": "IN_PROGRESS",
+            "accountId": scope[0],
+            "region": scope[1],
+        }
         answer = connection.send("POST", f"{CONTROL}/advance-execution", body)
         if answer.status != 400 or "offline" not in str(answer.body):
             detail = f"acknowledged offline; advance-execution answered {answer.status} {answer.body}"
@@ -719,8 +743,9 @@ def check_offline_devices(log: ClientLog, scope: Scope, held_tasks: dict[str, An
     return losses
 
 
-def check_faults_not_kept(log: ClientLog, scope: Scope, devices: list[dict[str, Any]],
-                          connection: Connection) -> list[Loss]:
+def check_faults_not_kept(
+    log: ClientLog, scope: Scope, devices: list[dict[str, Any]], connection: Connection
+) -> list[Loss]:
     """Injected faults are never saved: after a restart, the operation they were set on answers."""
     if scope not in log.faults_posted or not devices:
         return []
@@ -770,8 +795,10 @@ def traffic(log: ClientLog, server: ServerRun, seed: int, number: int, emphasis:
     """CLIENTS clients until a seeded number of 200s more (or the round's time is up), then SIGKILL."""
     stop, failures = threading.Event(), []
     deadline = time.monotonic() + ROUND_SECONDS
-    clients = [Client(log, server.url, random.Random(f"{seed}/{number}/{index}"), f"r{number}c{index}")
-               for index in range(CLIENTS)]
+    clients = [
+        Client(log, server.url, random.Random(f"{seed}/{number}/{index}"), f"r{number}c{index}")
+        for index in range(CLIENTS)
+    ]
 
     def run(client: Client) -> None:
         try:
@@ -820,8 +847,18 @@ def real_server(state_file: Path) -> list[str]:
 
 
 def planted_server(state_file: Path, plant: str, plant_log: Path, every: int = 3) -> list[str]:
-    return [sys.executable, str(LAUNCHER), "--plant", plant, "--plant-log", str(plant_log), "--every", str(every),
-            "--state", str(state_file)]
+    return [
+        sys.executable,
+        str(LAUNCHER),
+        "--plant",
+        plant,
+        "--plant-log",
+        str(plant_log),
+        "--every",
+        str(every),
+        "--state",
+        str(state_file),
+    ]
 
 
 def planted(plant_log: Path) -> list[dict[str, Any]]:

@@ -184,9 +184,7 @@ def test_a_fault_with_count_three_fails_exactly_three_calls(aws: None, task: str
     assert sdm.describe_task(taskId=task)["taskId"] == task
 
 
-@pytest.mark.parametrize(
-    ("error", "status"), [("ThrottlingException", 429), ("AccessDeniedException", 403)]
-)
+@pytest.mark.parametrize(("error", "status"), [("ThrottlingException", 429), ("AccessDeniedException", 403)])
 def test_an_injected_error_reaches_the_client_with_its_documented_status(
     aws: None, task: str, error: str, status: int
 ) -> None:
@@ -200,9 +198,7 @@ def test_an_injected_error_reaches_the_client_with_its_documented_status(
     assert sdm.describe_task(taskId=task)["taskId"] == task
 
 
-def test_an_injected_service_quota_error_fails_create_task_with_402_and_creates_nothing(
-    aws: None, device: str
-) -> None:
+def test_an_injected_service_quota_error_fails_create_task_with_402_and_creates_nothing(aws: None, device: str) -> None:
     inject_fault("CreateTask", "ServiceQuotaExceededException")
     sdm = client()
     with refused("ServiceQuotaExceededException", 402):
@@ -260,7 +256,9 @@ def test_an_injected_fault_without_a_message_reads_as_aws_words_it(
     assert "unspecified" not in message
 
 
-@pytest.mark.parametrize("message", ["", "x" * 1025, 42, ["Rate exceeded"]], ids=["empty", "too-long", "number", "list"])
+@pytest.mark.parametrize(
+    "message", ["", "x" * 1025, 42, ["Rate exceeded"]], ids=["empty", "too-long", "number", "list"]
+)
 def test_an_injected_message_that_is_no_string_of_1_to_1024_characters_is_refused(
     aws: None, task: str, message: Any
 ) -> None:
@@ -330,9 +328,7 @@ def test_a_fault_by_chance_fails_some_calls_and_repeats_its_sequence_under_the_s
 
 
 @pytest.mark.decorator_mode
-def test_seeding_through_moto_api_gives_the_same_sequence_as_seeding_in_python(
-    aws: None, seeded: None
-) -> None:
+def test_seeding_through_moto_api_gives_the_same_sequence_as_seeding_in_python(aws: None, seeded: None) -> None:
     sdm = client()
     mock_random.seed(11)
     inject_fault("ListTasks", "ThrottlingException", probability=0.5)
@@ -609,9 +605,7 @@ def test_moto_reset_at_the_server_clears_the_faults(sdm_server: str) -> None:
 
 @pytest.mark.decorator_mode
 @set_initial_no_auth_action_count(SETUP_WITH_POLICY)
-def test_a_policy_allowing_every_action_lets_bodiless_json_and_delete_requests_through(
-    aws: None, device: str
-) -> None:
+def test_a_policy_allowing_every_action_lets_bodiless_json_and_delete_requests_through(aws: None, device: str) -> None:
     sdm = user_client(ALLOW_ALL)
     created = sdm.create_task(targets=[device], command=REBOOT, tags={"team": "a", "env": "test"})
     assert [summary["taskId"] for summary in sdm.list_tasks()["tasks"]] == [created["taskId"]]
@@ -641,9 +635,7 @@ def test_a_user_without_a_policy_is_refused_with_access_denied_403_in_json(aws: 
 @pytest.mark.decorator_mode
 @set_initial_no_auth_action_count(SETUP_WITH_POLICY)
 def test_an_explicit_deny_of_cancel_task_beats_an_allow_of_every_action(aws: None, task: str) -> None:
-    sdm = user_client(
-        ALLOW_ALL, {"Effect": "Deny", "Action": "snow-device-management:CancelTask", "Resource": "*"}
-    )
+    sdm = user_client(ALLOW_ALL, {"Effect": "Deny", "Action": "snow-device-management:CancelTask", "Resource": "*"})
     with refused("AccessDeniedException", 403):
         sdm.cancel_task(taskId=task)
     assert sdm.describe_task(taskId=task)["state"] == "IN_PROGRESS"
@@ -653,9 +645,7 @@ def test_an_explicit_deny_of_cancel_task_beats_an_allow_of_every_action(aws: Non
 
 @pytest.mark.decorator_mode
 @set_initial_no_auth_action_count(SETUP_WITH_POLICY)
-def test_a_policy_scoped_to_one_task_arn_allows_that_task_and_denies_another(
-    aws: None, two_tasks: list[str]
-) -> None:
+def test_a_policy_scoped_to_one_task_arn_allows_that_task_and_denies_another(aws: None, two_tasks: list[str]) -> None:
     allowed, other = two_tasks
     sdm = user_client(
         {"Effect": "Allow", "Action": "snow-device-management:DescribeTask", "Resource": task_arn(allowed)}
@@ -706,9 +696,7 @@ def test_a_wrong_secret_key_is_refused_with_invalid_signature_403_in_json_not_xm
     with refused("InvalidSignatureException", 403) as error:
         sdm.list_tasks()
     assert error["ResponseMetadata"]["HTTPHeaders"]["content-type"] == "application/json"
-    raw = signed(
-        "GET", f"https://{SERVICE}.{REGION}.amazonaws.com/tasks", keys["aws_access_key_id"], "not-the-secret"
-    )
+    raw = signed("GET", f"https://{SERVICE}.{REGION}.amazonaws.com/tasks", keys["aws_access_key_id"], "not-the-secret")
     assert raw.status_code == 403
     assert raw.headers["Content-Type"] == "application/json"
     assert raw.headers["x-amzn-ErrorType"] == "InvalidSignatureException"
@@ -747,9 +735,7 @@ def iam_server_client(server: dict[str, Any], user: str) -> Any:
 
 
 @pytest.mark.own_server
-def test_the_server_lets_a_user_allowed_every_action_create_describe_list_and_untag(
-    iam_server: dict[str, Any]
-) -> None:
+def test_the_server_lets_a_user_allowed_every_action_create_describe_list_and_untag(iam_server: dict[str, Any]) -> None:
     sdm = iam_server_client(iam_server, "allowed")
     tags = {"team": "a", "env": "test"}
     created = sdm.create_task(targets=[iam_server["device"]], command=REBOOT, tags=tags)
@@ -760,9 +746,7 @@ def test_the_server_lets_a_user_allowed_every_action_create_describe_list_and_un
 
 
 @pytest.mark.own_server
-def test_the_server_refuses_a_user_without_a_policy_with_access_denied_403_in_json(
-    iam_server: dict[str, Any]
-) -> None:
+def test_the_server_refuses_a_user_without_a_policy_with_access_denied_403_in_json(iam_server: dict[str, Any]) -> None:
     sdm = iam_server_client(iam_server, "denied")
     with refused("AccessDeniedException", 403) as error:
         sdm.list_tasks()
@@ -772,12 +756,8 @@ def test_the_server_refuses_a_user_without_a_policy_with_access_denied_403_in_js
         sdm.describe_device(managedDeviceId=iam_server["device"])
 
 
-def test_the_server_refuses_a_wrong_secret_key_with_invalid_signature_403_in_json(
-    iam_server: dict[str, Any]
-) -> None:
-    raw = signed(
-        "GET", f"{iam_server['url']}/tasks", iam_server["allowed"]["aws_access_key_id"], "not-the-secret"
-    )
+def test_the_server_refuses_a_wrong_secret_key_with_invalid_signature_403_in_json(iam_server: dict[str, Any]) -> None:
+    raw = signed("GET", f"{iam_server['url']}/tasks", iam_server["allowed"]["aws_access_key_id"], "not-the-secret")
     assert raw.status_code == 403
     assert raw.headers["Content-Type"] == "application/json"
     assert raw.headers["x-amzn-ErrorType"] == "InvalidSignatureException"
@@ -802,9 +782,7 @@ def foreign(aws: None, device: str) -> dict[str, Any]:
 
 
 @pytest.fixture(params=["account", "region"])
-def prober(
-    request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch, foreign: dict[str, Any]
-) -> Iterator[Any]:
+def prober(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch, foreign: dict[str, Any]) -> Iterator[Any]:
     """A client of another account (same region) or another region (same account)."""
     if request.param == "account":
         monkeypatch.setenv("MOTO_ACCOUNT_ID", OTHER_ACCOUNT)

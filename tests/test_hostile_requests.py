@@ -13,7 +13,6 @@ import requests
 from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
-from helpers import device_arn, refused, task_arn
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from moto.core import DEFAULT_ACCOUNT_ID, set_initial_no_auth_action_count
@@ -22,6 +21,8 @@ from moto.iam.models import iam_backends
 import moto_snowdevice
 from moto_snowdevice._shapes import SERVICE_MODEL, InvalidInput, _describe, compile_check
 from moto_snowdevice.models import snowdevicemanagement_backends
+
+from helpers import device_arn, refused, task_arn
 
 SERVICE = "snow-device-management"
 REGION = "us-east-1"

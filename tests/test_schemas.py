@@ -147,9 +147,7 @@ def test_a_server_answers_a_response_that_breaks_its_schema_with_a_json_500_and_
 @pytest.mark.parametrize(
     ("value", "on"), [("1", True), ("true", True), ("YES", True), ("0", False), ("", False), (None, False)]
 )
-def test_the_environment_variable_switches_checking_on_at_import(
-    tmp_path: Path, value: str | None, on: bool
-) -> None:
+def test_the_environment_variable_switches_checking_on_at_import(tmp_path: Path, value: str | None, on: bool) -> None:
     env = {key: item for key, item in os.environ.items() if key != CHECK_VARIABLE}
     if value is not None:
         env[CHECK_VARIABLE] = value

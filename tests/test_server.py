@@ -49,9 +49,7 @@ SIGNED_HEADER = {
 
 
 def client_at(url: str, region: str = REGION, **config: Any) -> Any:
-    return boto3.client(
-        SERVICE, endpoint_url=url, region_name=region, config=Config(**config), **DUMMY_KEYS
-    )
+    return boto3.client(SERVICE, endpoint_url=url, region_name=region, config=Config(**config), **DUMMY_KEYS)
 
 
 def signed(method: str, url: str, body: str | None = None) -> requests.Response:
@@ -129,9 +127,7 @@ def device(sdm_server: str) -> str:
 
 
 def test_tasks_are_created_described_listed_and_canceled_through_the_server(served: Any, device: str) -> None:
-    created = served.create_task(
-        targets=[device], command=REBOOT, description="nightly reboot", tags={"a": "1"}
-    )
+    created = served.create_task(targets=[device], command=REBOOT, description="nightly reboot", tags={"a": "1"})
     task_id = created["taskId"]
     assert created["taskArn"].endswith(f":task/{task_id}")
 
@@ -163,9 +159,7 @@ def test_executions_are_listed_and_described_through_the_server(served: Any, dev
     assert "startedAt" in execution and "lastUpdatedAt" in execution
 
 
-def test_devices_and_their_instances_are_listed_and_described_through_the_server(
-    served: Any, sdm_server: str
-) -> None:
+def test_devices_and_their_instances_are_listed_and_described_through_the_server(served: Any, sdm_server: str) -> None:
     instance = {"instanceId": "s.i-84fa8a27d3e15e111", "state": {"code": 16, "name": "RUNNING"}}
     device = post_device(
         sdm_server,
@@ -203,9 +197,7 @@ def test_a_task_arn_with_colons_and_slashes_is_tagged_untagged_and_listed_throug
     assert served.list_tags_for_resource(resourceArn=task_arn)["tags"] == {"keep": "k", "c": "3"}
 
 
-def test_every_operation_of_the_service_answers_200_in_json_through_the_server(
-    served: Any, device: str
-) -> None:
+def test_every_operation_of_the_service_answers_200_in_json_through_the_server(served: Any, device: str) -> None:
     answers: dict[str, tuple[int, str]] = {}
 
     def record(http_response: Any, model: Any, **kwargs: Any) -> None:
@@ -268,9 +260,7 @@ def test_a_wrong_method_on_a_known_path_is_405_json_not_html(sdm_server: str) ->
 
 @pytest.mark.parametrize("method", ["GET", "POST", "DELETE", "PUT", "PATCH", "OPTIONS"])
 @pytest.mark.parametrize("path", ["", "/", "/no-such-endpoint", "/faults/extra"])
-def test_an_unknown_control_path_at_the_server_is_404_json_not_html(
-    sdm_server: str, method: str, path: str
-) -> None:
+def test_an_unknown_control_path_at_the_server_is_404_json_not_html(sdm_server: str, method: str, path: str) -> None:
     response = requests.request(method, f"{sdm_server}{CONTROL}{path}", timeout=30)
     assert response.status_code == 404
     assert response.headers["Content-Type"] == "application/json"
@@ -278,9 +268,7 @@ def test_an_unknown_control_path_at_the_server_is_404_json_not_html(
 
 
 @pytest.mark.parametrize("method", ["GET", "PUT", "PATCH", "OPTIONS"])
-def test_a_wrong_method_on_a_control_endpoint_at_the_server_is_405_json_not_html(
-    sdm_server: str, method: str
-) -> None:
+def test_a_wrong_method_on_a_control_endpoint_at_the_server_is_405_json_not_html(sdm_server: str, method: str) -> None:
     response = requests.request(method, f"{sdm_server}{CONTROL}/devices", timeout=30)
     assert response.status_code == 405
     assert response.headers["Content-Type"] == "application/json"
@@ -291,9 +279,7 @@ def test_a_wrong_method_on_a_control_endpoint_at_the_server_is_405_json_not_html
 # moto's API at the server's address
 
 
-def test_moto_reset_clears_the_devices_and_tasks_of_this_service(
-    served: Any, sdm_server: str, device: str
-) -> None:
+def test_moto_reset_clears_the_devices_and_tasks_of_this_service(served: Any, sdm_server: str, device: str) -> None:
     served.create_task(targets=[device], command=REBOOT)
     post_device(sdm_server, region=OTHER_REGION)
 
@@ -320,12 +306,8 @@ def test_posting_a_device_to_the_server_adds_it_in_the_given_region(served: Any,
     assert device_ids(served) == []
 
 
-def test_posting_an_invalid_device_to_the_server_is_refused_with_400_json(
-    served: Any, sdm_server: str
-) -> None:
-    response = requests.post(
-        f"{sdm_server}{CONTROL}/devices", json={"device": {"deviceState": "MELTED"}}, timeout=30
-    )
+def test_posting_an_invalid_device_to_the_server_is_refused_with_400_json(served: Any, sdm_server: str) -> None:
+    response = requests.post(f"{sdm_server}{CONTROL}/devices", json={"device": {"deviceState": "MELTED"}}, timeout=30)
     assert response.status_code == 400
     assert response.headers["Content-Type"] == "application/json"
     assert "deviceState" in response.json()["message"]
@@ -355,9 +337,7 @@ def test_posting_a_fleet_that_is_not_a_list_is_refused_with_400_json(served: Any
     assert device_ids(served) == []
 
 
-def test_advance_execution_at_the_server_completes_the_task(
-    served: Any, sdm_server: str, device: str
-) -> None:
+def test_advance_execution_at_the_server_completes_the_task(served: Any, sdm_server: str, device: str) -> None:
     task_id = served.create_task(targets=[device], command=REBOOT)["taskId"]
 
     response = requests.post(

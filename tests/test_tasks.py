@@ -102,9 +102,7 @@ def test_a_task_is_not_visible_from_another_region(sdm: Any, device: str) -> Non
 
 
 @pytest.mark.decorator_mode
-def test_a_task_is_not_visible_from_another_account(
-    sdm: Any, device: str, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_a_task_is_not_visible_from_another_account(sdm: Any, device: str, monkeypatch: pytest.MonkeyPatch) -> None:
     task_id = new_task(sdm, device)
 
     monkeypatch.setenv("MOTO_ACCOUNT_ID", OTHER_ACCOUNT)
@@ -171,9 +169,7 @@ def test_create_task_returns_a_task_id_and_its_arn(sdm: Any, device: str) -> Non
     created = sdm.create_task(targets=[device], command=REBOOT)
 
     assert TASK_ID.match(created["taskId"])
-    assert created["taskArn"] == (
-        f"arn:aws:snow-device-management:us-east-1:123456789012:task/{created['taskId']}"
-    )
+    assert created["taskArn"] == (f"arn:aws:snow-device-management:us-east-1:123456789012:task/{created['taskId']}")
 
 
 def test_create_task_refuses_an_unknown_target_and_creates_nothing(sdm: Any, device: str) -> None:
@@ -183,12 +179,8 @@ def test_create_task_refuses_an_unknown_target_and_creates_nothing(sdm: Any, dev
     assert task_ids(sdm) == []
 
 
-@pytest.mark.parametrize(
-    "command", [{"reboot": {}, "unlock": {}}, {}], ids=["reboot-and-unlock", "neither"]
-)
-def test_create_task_needs_exactly_one_command(
-    raw_sdm: Any, device: str, command: dict[str, Any]
-) -> None:
+@pytest.mark.parametrize("command", [{"reboot": {}, "unlock": {}}, {}], ids=["reboot-and-unlock", "neither"])
+def test_create_task_needs_exactly_one_command(raw_sdm: Any, device: str, command: dict[str, Any]) -> None:
     with refused("ValidationException", 400, "command"):
         raw_sdm.create_task(targets=[device], command=command)
 
@@ -214,9 +206,7 @@ def test_create_task_requires_targets(raw_sdm: Any) -> None:
 
 
 @pytest.mark.parametrize("description", ["reboot; now", "a" * 129], ids=["forbidden-char", "129-chars"])
-def test_create_task_refuses_a_description_the_model_forbids(
-    sdm: Any, device: str, description: str
-) -> None:
+def test_create_task_refuses_a_description_the_model_forbids(sdm: Any, device: str, description: str) -> None:
     with refused("ValidationException", 400, "description"):
         sdm.create_task(targets=[device], command=REBOOT, description=description)
 
@@ -236,9 +226,7 @@ def test_create_task_refuses_a_client_token_the_model_forbids(sdm: Any, device: 
         sdm.create_task(targets=[device], command=REBOOT, clientToken=token)
 
 
-def test_create_task_with_the_same_client_token_and_parameters_returns_the_same_task(
-    sdm: Any, device: str
-) -> None:
+def test_create_task_with_the_same_client_token_and_parameters_returns_the_same_task(sdm: Any, device: str) -> None:
     first = sdm.create_task(targets=[device], command=REBOOT, clientToken="once")
     again = sdm.create_task(targets=[device], command=REBOOT, clientToken="once")
 
@@ -265,12 +253,8 @@ def test_a_new_task_is_in_progress_never_queued(sdm: Any, device: str) -> None:
     assert [task["state"] for task in sdm.list_tasks()["tasks"]] == ["IN_PROGRESS"]
 
 
-def test_describe_task_returns_the_whole_task_and_no_completed_at_while_in_progress(
-    sdm: Any, device: str
-) -> None:
-    created = sdm.create_task(
-        targets=[device], command=REBOOT, description="nightly reboot", tags={"team": "ops"}
-    )
+def test_describe_task_returns_the_whole_task_and_no_completed_at_while_in_progress(sdm: Any, device: str) -> None:
+    created = sdm.create_task(targets=[device], command=REBOOT, description="nightly reboot", tags={"team": "ops"})
 
     described = sdm.describe_task(taskId=created["taskId"])
 
@@ -504,9 +488,7 @@ def test_untagging_absent_keys_changes_nothing(sdm: Any, device: str) -> None:
     assert sdm.list_tags_for_resource(resourceArn=arn)["tags"] == {"team": "ops"}
 
 
-@pytest.mark.parametrize(
-    "arn", [task_arn(UNKNOWN_TASK), device_arn(UNKNOWN_DEVICE)], ids=["task", "device"]
-)
+@pytest.mark.parametrize("arn", [task_arn(UNKNOWN_TASK), device_arn(UNKNOWN_DEVICE)], ids=["task", "device"])
 def test_tag_operations_refuse_an_unknown_resource(sdm: Any, arn: str) -> None:
     with refused("ResourceNotFoundException", 404):
         sdm.tag_resource(resourceArn=arn, tags={"team": "ops"})
