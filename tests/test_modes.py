@@ -174,13 +174,13 @@ def test_a_users_suite_passes_unchanged_in_proxy_mode(tmp_path: Path, proxy: Moc
     assert "5 passed" in done.stdout
 
 
-def test_in_server_mode_the_fixtures_seed_the_account_moto_account_id_names(
-    tmp_path: Path, server: MockServerProcess
-) -> None:
-    env = {"TEST_SERVER_MODE": "true", "TEST_SERVER_MODE_ENDPOINT": server.url, "MOTO_ACCOUNT_ID": OTHER_ACCOUNT}
+def test_in_server_mode_the_fixtures_seed_the_account_moto_account_id_names(tmp_path: Path) -> None:
+    # moto's server reads MOTO_ACCOUNT_ID from its own environment for the clients' calls
     suite = USER_SUITE.split("\n\ndef test_every_helper")[0]
+    with MockServerProcess(env={"MOTO_ACCOUNT_ID": OTHER_ACCOUNT}) as running:
+        env = {"TEST_SERVER_MODE": "true", "TEST_SERVER_MODE_ENDPOINT": running.url, "MOTO_ACCOUNT_ID": OTHER_ACCOUNT}
 
-    done = run_user_suite(tmp_path, env, suite)
+        done = run_user_suite(tmp_path, env, suite)
 
     assert done.returncode == 0, done.stdout + done.stderr
     assert "2 passed" in done.stdout
@@ -307,6 +307,7 @@ def test_through_the_proxy_boto3_reaches_all_13_operations_and_the_control_route
         task = client.create_task(targets=[device], command={{"reboot": {{}}}})
         arn = task["taskArn"]
         ids = [
+            client.cancel_task(taskId=task["taskId"]),
             client.describe_task(taskId=task["taskId"]),
             client.list_tasks(),
             client.describe_execution(taskId=task["taskId"], managedDeviceId=device),
@@ -318,7 +319,6 @@ def test_through_the_proxy_boto3_reaches_all_13_operations_and_the_control_route
             client.tag_resource(resourceArn=arn, tags={{"a": "b"}}),
             client.list_tags_for_resource(resourceArn=arn),
             client.untag_resource(resourceArn=arn, tagKeys=["a"]),
-            client.cancel_task(taskId=task["taskId"]),
             task,
         ]
         print(json.dumps([answer["ResponseMetadata"]["RequestId"] for answer in ids]))
