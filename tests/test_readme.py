@@ -48,6 +48,13 @@ SKIPPED = {
         "install": (1, "installs the environment this test runs in"),
         "test-command": (1, "runs this very test suite"),
     },
+    "docs/pytest-plugin.md": {
+        "mode-commands": (3, "run a whole test suite in server or proxy mode; .ci/modes runs this project's own"),
+    },
+    "docs/server-mode.md": {
+        "proxy": (1, "starts a second server in the background; tests/test_modes.py drives the proxy"),
+        "account-server": (1, "a second server that runs until stopped; tests/test_modes.py starts it"),
+    },
     "docs/async-clients.md": {
         "async": (2, "need aiobotocore: tests_async/test_readme_async.py runs them in the async venvs"),
     },
