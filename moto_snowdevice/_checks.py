@@ -24,6 +24,9 @@ MAX_TIMES = 10**6
 
 MAX_OUTCOME_WEIGHT = 10**6
 
+# A device's scripted outcomes: more than any test scripts, few enough to read back at once
+MAX_SCRIPT_LENGTH = 1000
+
 # The range of the model's integer and long shapes (Smithy's 32- and 64-bit integers)
 _INTEGER_RANGES = {"integer": (-(2**31), 2**31 - 1), "long": (-(2**63), 2**63 - 1)}
 
@@ -135,6 +138,30 @@ def check_outcome_weights(weights: Any, field: str = "weights") -> dict[str, flo
     if sum(checked.values()) <= 0:
         raise ValidationException(f"{field} must not all be zero")
     return checked
+
+def check_outcome_script(script: Any, field: str = "script") -> list[str] | None:
+    """A device's scripted outcomes: a list of up to MAX_SCRIPT_LENGTH of OUTCOME_STATES, or None (or []) for none."""
+    if script is None:
+        return None
+    ends = ", ".join(sorted(OUTCOME_STATES))
+    if not isinstance(script, (list, tuple)) or len(script) > MAX_SCRIPT_LENGTH:
+        raise ValidationException(
+            f"{field} must be a list of up to {MAX_SCRIPT_LENGTH} of {ends}, not {_describe(script)}"
+        )
+    for index, entry in enumerate(script, start=1):
+        if not isinstance(entry, str) or entry not in OUTCOME_STATES:
+            raise ValidationException(f"{field}.{index} must be one of {ends}, not {_describe(entry)}")
+    return list(script) or None
+
+def check_advance_seconds(seconds: Any, now: float, field: str = "advanceSeconds") -> float:
+    """Seconds to move the fleet clock forward: a number from 0, keeping the fleet's time at most MAX_TIMESTAMP."""
+    number = _finite_number(seconds)
+    if number is None or number < 0 or now + number > MAX_TIMESTAMP:
+        raise ValidationException(
+            f"{field} is required and must be a number of seconds from 0 to {max(0, int(MAX_TIMESTAMP - now))} "
+            f"(the fleet's time stays at most {MAX_TIMESTAMP}), not {_describe(seconds)}"
+        )
+    return number
 
 def check_execution_transition(transition: Any) -> dict[str, Any]:
     """A state-manager transition for EXECUTION_MODEL, as the package reads it; ValidationException if not one.

@@ -42,15 +42,19 @@ from typing import Any
 from urllib.parse import quote
 
 from . import models
+from ._checks import MAX_TIMESTAMP, check_execution_transition
+from ._moto import state_manager
 from ._identity import is_account_id, is_loadable_region
 from ._shapes import SERVICE_MODEL, InvalidInput, compile_check
 from .exceptions import SnowDeviceManagementError
 from .models import (
+    EXECUTION_MODEL,
     ManagedDevice,
     SnowDeviceManagementBackend,
     Task,
     check_device_document,
 )
+from .models.work import DEFAULT_EXECUTION_TRANSITION, execution_transition
 
 FORMAT_VERSION = 2
 LEGACY_JSON_VERSION = 1
@@ -84,7 +88,11 @@ _COMMITTED = {
 
 # The keys each saved object has (what `saved()` and `saved_settings()` write); a test checks they match
 SAVED_SETTINGS_KEYS = frozenset({"takesWorkBeforeCancel", "executionTimeout", "outcomeWeights"})
-SAVED_DEVICE_KEYS = frozenset({"device", "takesWorkBeforeCancel", "online", "outcomeWeights", "polls", "pacedFrom"})
+SAVED_DEVICE_KEYS = frozenset({
+    "device", "takesWorkBeforeCancel", "online", "outcomeWeights", "outcomeScript", "polls", "pacedFrom",
+})
+# The fleet's own row (meta key "fleet"): the fleet clock's advance and the progression set for executions
+SAVED_FLEET_KEYS = frozenset({"clockAdvanced", "progression"})
 SAVED_TASK_KEYS = frozenset({
     "taskId", "command", "description", "tags", "createdAt", "lastUpdatedAt", "completedAt", "canceled",
     "clientToken", "fingerprint", "executions",
@@ -173,6 +181,7 @@ def _checked_field_conditions(saved: dict[str, Any], where: str) -> dict[str, An
     conditions = {
         "online": saved.get("online", True),
         "outcomeWeights": models.check_outcome_weights(saved.get("outcomeWeights"), f"{where}.outcomeWeights"),
+        "outcomeScript": models.check_outcome_script(saved.get("outcomeScript"), f"{where}.outcomeScript"),
         "polls": polls,
     }
     if paced_from is not None:
@@ -238,6 +247,7 @@ class _Loaded:
     def __init__(self) -> None:
         self.backends: dict[_Key, SnowDeviceManagementBackend] = {}
         self.devices = self.tasks = 0
+        self.fleet: dict[str, Any] = dict(_FRESH_FLEET)
 
     def backend(self, account_id: Any, region: Any) -> SnowDeviceManagementBackend:
         key = (account_id, region)
@@ -328,6 +338,9 @@ def _read_database(path: Path) -> _Loaded:
         _load_rows(loaded, connection.execute(select.format("backends")), loaded.settings)
         _load_rows(loaded, connection.execute(select.format("devices")), loaded.device)
         _load_rows(loaded, connection.execute(select.format("tasks")), loaded.task)
+        fleet = connection.execute("SELECT value FROM meta WHERE key = 'fleet'").fetchone()
+        if fleet is not None:
+            loaded.fleet = _checked_fleet(_strict_json(fleet[0]))
         return loaded
     finally:
         connection.close()
@@ -367,15 +380,58 @@ def _json(value: Any) -> str:
 # What a fresh backend's settings row would hold, built at import (before any store listens for changes)
 _FRESH_SETTINGS = _json(SnowDeviceManagementBackend("us-east-1", "000000000000").saved_settings())
 
+# The fleet's row: what the fleet clock was advanced, and the progression set for executions (None: the
+# default); moto's state manager keeps the progression only in memory, so a restart would lose it
+_FRESH_FLEET: dict[str, Any] = {"clockAdvanced": 0.0, "progression": None}
+_FRESH_FLEET_ROW = _json(_FRESH_FLEET)
+_UPSERT_FLEET = "INSERT INTO meta VALUES ('fleet', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value"
+_DELETE_FLEET = "DELETE FROM meta WHERE key = 'fleet'"
+
+
+def _fleet_now() -> dict[str, Any]:
+    progression = execution_transition()
+    return {
+        "clockAdvanced": models.snowdevicemanagement_backends.clock.advanced,
+        "progression": None if progression == DEFAULT_EXECUTION_TRANSITION else progression,
+    }
+
+
+def _fleet_statement(row: str) -> _Statement:
+    return (_DELETE_FLEET, [()]) if row == _FRESH_FLEET_ROW else (_UPSERT_FLEET, [(row,)])
+
+
+def _checked_fleet(saved: Any) -> dict[str, Any]:
+    _expect(isinstance(saved, dict), "the fleet's row is not a JSON object")
+    _expect_known_keys(saved, SAVED_FLEET_KEYS, "the fleet's row")
+    advanced = saved.get("clockAdvanced", 0.0)
+    _expect(
+        isinstance(advanced, (int, float)) and not isinstance(advanced, bool) and 0 <= advanced <= MAX_TIMESTAMP,
+        "the fleet's row: clockAdvanced must be a number of seconds from 0",
+    )
+    progression = saved.get("progression")
+    return {
+        "clockAdvanced": float(advanced),
+        "progression": None if progression is None else check_execution_transition(progression),
+    }
+
+
+def _install_fleet(fleet: dict[str, Any]) -> None:
+    """The fleet clock and the progression as saved: a restart restarts nobody's schedule."""
+    models.snowdevicemanagement_backends.clock.advanced = fleet["clockAdvanced"]
+    if fleet["progression"] is not None:
+        state_manager.set_transition(EXECUTION_MODEL, fleet["progression"])
+
 
 class _Ticket:
     """One thread's part in the store: whether its request changed anything, and why its save failed."""
 
-    __slots__ = ("changed", "failure")
+    __slots__ = ("changed", "failure", "quiet")
 
     def __init__(self) -> None:
         self.changed = False
         self.failure: str | None = None
+        # True while memory is put back to its committed rows: those assignments are not changes
+        self.quiet = False
 
 
 class _Unsaveable(Exception):
@@ -527,7 +583,11 @@ def _restore_device(backend: SnowDeviceManagementBackend, device: ManagedDevice,
     """The device as its committed row holds it; its queue and running work stay (tasks are saved apart)."""
     saved = _checked_device(_strict_json(committed), f"managed device {device.managed_device_id}")
     restored = ManagedDevice.restore(backend, saved)
-    for field in ("document", "instances", "takes_work_before_cancel", "online", "outcome_weights", "polls", "paced_from"):
+    fields = (
+        "document", "instances", "takes_work_before_cancel", "online", "outcome_weights", "outcome_script", "polls",
+        "paced_from",
+    )
+    for field in fields:
         setattr(device, field, getattr(restored, field))
     _retag(backend, device.arn, saved["device"].get("tags"))
 
@@ -563,6 +623,8 @@ class StateStore:
         self._pending: dict[_Key, _Changes] = {}
         # Backends that have (or may have) rows: only their reset has to reach the file
         self._saved_keys: set[_Key] = set(loaded.backends) if loaded is not None else set()
+        # The fleet's row as committed (compared at each write: see _fleet_now)
+        self._fleet_row = _FRESH_FLEET_ROW
         # Why every write is refused from now on, once the file is no longer safe to write
         self._refusal: str | None = None
         self._threads = threading.local()
@@ -589,11 +651,14 @@ class StateStore:
             raise
 
     def install(self) -> None:
-        """Make the loaded backends the running state, and write every later change through."""
+        """Make the loaded backends and fleet the running state, and write every later change through."""
+        backends = models.snowdevicemanagement_backends
         if self.loaded is not None:
             for (account_id, region), backend in self.loaded.backends.items():
-                models.snowdevicemanagement_backends[account_id][region] = backend
-        models.changes.change_listener = self._note
+                backends[account_id][region] = backend
+            _install_fleet(self.loaded.fleet)
+            self._fleet_row = _json(self.loaded.fleet)
+        backends.changes.listener = self._note
 
     def _thread_ticket(self) -> _Ticket:
         ticket = getattr(self._threads, "ticket", None)
@@ -604,6 +669,8 @@ class StateStore:
     def _note(self, backend: SnowDeviceManagementBackend, resource: Any) -> None:
         key = (backend.account_id, backend.region_name)
         ticket = self._thread_ticket()
+        if ticket.quiet:
+            return  # memory being put back to what is committed: nothing new to write
         with self._pending_lock:
             changes = self._pending.get(key)
             if resource is None and changes is None and key not in self._saved_keys:
@@ -648,10 +715,14 @@ class StateStore:
                 pending, self._pending = self._pending, {}
                 # Before the commit: a reset of one of these backends from now on must reach the file
                 self._saved_keys.update(pending)
-            if not pending:
+            # The fleet's row is compared, not reported: moto's state manager holds the progression
+            fleet_row = _json(_fleet_now())
+            if not pending and fleet_row == self._fleet_row:
                 return
             try:
                 statements = [statement for changes in pending.values() for statement in self._statements(changes)]
+                if fleet_row != self._fleet_row:
+                    statements.append(_fleet_statement(fleet_row))
                 _commit(self._connection, statements)
             except BaseException as error:
                 self._note_again(pending)
@@ -659,6 +730,7 @@ class StateStore:
                     raise
                 reason = str(error).splitlines()[0] if str(error) else type(error).__name__
                 raise StateWriteError(f"cannot write state to {self.path}: {reason}") from None
+            self._fleet_row = fleet_row
             self._check_files()
 
     def _statements(self, changes: _Changes) -> list[_Statement]:
@@ -677,10 +749,14 @@ class StateStore:
         backend, table, resource_id = changes.backend, unsaveable.table, unsaveable.resource_id
         what = {"backends": "the settings", "devices": f"managed device {resource_id}", "tasks": f"task {resource_id}"}[table]
         message = f"cannot save {what} of {backend.account_id}/{backend.region_name}: {unsaveable.reason}"
+        ticket = self._thread_ticket()
+        ticket.quiet = True
         try:
             undone = self._put_back(backend, table, resource_id)
         except Exception:  # a committed row this store wrote should always read back
             undone = False
+        finally:
+            ticket.quiet = False
         failed = changes.forget(table, resource_id)
         if not undone:
             self._refuse(f"{message}; it cannot be undone, so every later write is refused")
@@ -746,17 +822,21 @@ class StateStore:
                 self._pending = {}
                 saved_keys, self._saved_keys = self._saved_keys, set()
             try:
-                _commit(self._connection, [(f"DELETE FROM {table}", [()]) for table in _TABLES])
+                deletes = [(f"DELETE FROM {table}", [()]) for table in _TABLES]
+                _commit(self._connection, [*deletes, (_DELETE_FLEET, [()])])
             except Exception as error:
                 with self._pending_lock:
                     self._saved_keys |= saved_keys
                 raise StateWriteError(f"cannot write state to {self.path}: {error}") from None
+            # The fleet row is gone: a progression still set is written again with the next change
+            self._fleet_row = _FRESH_FLEET_ROW
             self._check_files()
 
     def close(self) -> None:
         """Stop writing through and release the database and its lock."""
-        if models.changes.change_listener == self._note:
-            models.changes.change_listener = None
+        changes = models.snowdevicemanagement_backends.changes
+        if changes.listener == self._note:
+            changes.listener = None
         self._connection.close()
         os.close(self._lock_file)
 

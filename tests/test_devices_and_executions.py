@@ -75,16 +75,26 @@ def execution(sdm: Any, task_id: str, device_id: str) -> dict[str, Any]:
     return described
 
 
-def execution_states(sdm: Any, task_id: str, **params: Any) -> dict[str, str]:
-    """Each target's execution state as ListExecutions reports it (it moves nothing on)."""
-    return {
-        summary["managedDeviceId"]: summary["state"]
-        for summary in sdm.list_executions(taskId=task_id, **params)["executions"]
-    }
+def held_task(sdm: Any, task_id: str) -> Any:
+    """The task as the model holds it now, caught up to the clock: a look that reports no work, so moves nothing.
+
+    Every read of the API reports work, which under the default progression moves it one step.
+    """
+    backend = models.snowdevicemanagement_backends[DEFAULT_ACCOUNT_ID][sdm.meta.region_name]
+    task = backend.get_task(task_id)
+    backend.catch_up([execution.device for execution in task.executions], backend._now())
+    return task
+
+
+def execution_states(sdm: Any, task_id: str, state: str | None = None) -> dict[str, str]:
+    """Each target's execution state (those in `state`), looked at without moving anything."""
+    executions = held_task(sdm, task_id).executions
+    return {e.managed_device_id: e.state for e in executions if state is None or e.state == state}
 
 
 def task_state(sdm: Any, task_id: str) -> str:
-    return sdm.describe_task(taskId=task_id)["state"]
+    """The task's state, looked at without moving anything."""
+    return str(held_task(sdm, task_id).state)
 
 
 def all_pages(call: Callable[..., dict[str, Any]], key: str, **params: Any) -> list[list[Any]]:
@@ -615,12 +625,14 @@ def test_posting_a_fleet_with_one_bad_entry_adds_nothing(sdm: Any) -> None:
 
 def test_each_target_gets_one_queued_execution(sdm: Any, device: str, other_device: str) -> None:
     task = new_task(sdm, device, other_device)
+
+    assert execution_states(sdm, task) == {device: "QUEUED", other_device: "QUEUED"}
     summaries = sdm.list_executions(taskId=task)["executions"]
     assert [summary["managedDeviceId"] for summary in summaries] == [device, other_device]
     assert len({summary["executionId"] for summary in summaries}) == 2
-    for summary in summaries:
-        assert summary["taskId"] == task
-        assert summary["state"] == "QUEUED"
+    assert {summary["taskId"] for summary in summaries} == {task}
+    # Listing them reported both devices' work: each took its one step
+    assert [summary["state"] for summary in summaries] == ["IN_PROGRESS", "IN_PROGRESS"]
 
 
 @pytest.mark.decorator_mode
@@ -700,11 +712,14 @@ def test_a_task_is_completed_once_its_execution_succeeded(sdm: Any, device: str)
 
 def test_a_freshly_created_task_can_always_be_canceled(sdm: Any, device: str) -> None:
     task = new_task(sdm, device)
-    # Reading the task and its executions does not start them under the default progression
+    # Calls that report no execution move nothing under the default progression
     for _ in range(3):
-        assert task_state(sdm, task) == "IN_PROGRESS"
+        sdm.describe_device(managedDeviceId=device)
+        sdm.list_devices()
+        sdm.tag_resource(resourceArn=device_arn(device), tags={"site": "north"})
+        sdm.list_tags_for_resource(resourceArn=device_arn(device))
+        new_task(sdm, device)
         assert execution_states(sdm, task) == {device: "QUEUED"}
-        sdm.list_tasks()
     assert sdm.cancel_task(taskId=task)["taskId"] == task
     assert task_state(sdm, task) == "CANCELED"
     assert execution_states(sdm, task) == {device: "CANCELED"}

@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 import requests
+from moto.core import DEFAULT_ACCOUNT_ID
 from moto.moto_api import state_manager
 
 import moto_snowdevice
@@ -41,9 +42,14 @@ def poll(sdm: Any, task_id: str, device_id: str) -> dict[str, Any]:
 
 
 def state_of(sdm: Any, task_id: str, device_id: str) -> str:
-    """The execution's state as ListExecutions reports it (a look, not a poll)."""
-    executions = sdm.list_executions(taskId=task_id)["executions"]
-    return next(summary["state"] for summary in executions if summary["managedDeviceId"] == device_id)
+    """The execution's state as the model holds it, caught up to the clock: a look, not a poll.
+
+    Every read of the API reports work, which under the default progression moves it one step.
+    """
+    backend = models.snowdevicemanagement_backends[DEFAULT_ACCOUNT_ID][sdm.meta.region_name]
+    execution = backend.get_execution(task_id, device_id)
+    backend.catch_up([execution.device], backend._now())
+    return str(execution.state)
 
 
 def polls_until_finished(sdm: Any, task_id: str, device_id: str, limit: int = 200) -> int:
@@ -153,13 +159,14 @@ def test_polling_a_task_moves_only_the_polled_device(sdm: Any, device: str, othe
     assert sdm.describe_task(taskId=ahead)["state"] == "IN_PROGRESS"
 
 
-def test_reading_tasks_and_devices_moves_nothing_under_the_default_progression(sdm: Any, device: str) -> None:
+def test_calls_that_report_no_execution_move_nothing_under_the_default_progression(sdm: Any, device: str) -> None:
     task = new_task(sdm, device)
     for _ in range(3):
-        sdm.describe_task(taskId=task)
-        sdm.list_tasks()
-        sdm.list_executions(taskId=task)
         described_device(sdm, device)
+        sdm.list_devices()
+        sdm.list_device_resources(managedDeviceId=device)
+        sdm.untag_resource(resourceArn=device_arn(device), tagKeys=["site"])
+        sdm.create_task(targets=[device], command=REBOOT)
     assert state_of(sdm, task, device) == "QUEUED"
     sdm.cancel_task(taskId=task)
     assert sdm.describe_task(taskId=task)["state"] == "CANCELED"
@@ -374,7 +381,8 @@ def test_an_execution_not_finished_in_time_reads_timed_out_from_its_deadline(
 ) -> None:
     moto_snowdevice.set_execution_timeout(3600)
     task = new_task(sdm, device)
-    deadline = sdm.describe_task(taskId=task)["createdAt"].timestamp() + 3600
+    # Created at the clock's reading, exactly
+    deadline = clock.current + 3600
 
     clock.current = deadline - 1
     assert state_of(sdm, task, device) == "QUEUED"

@@ -201,10 +201,11 @@ def test_a_saved_account_that_is_not_twelve_ascii_digits_stops_the_load(state_fi
 def test_a_device_that_cannot_be_saved_fails_only_its_request_and_goes_back_to_its_committed_row(
     store: StateStore, state_file: Path
 ) -> None:
-    device = backend().add_device({})
+    device, other_device = backend().add_device({}), backend().add_device({})
     store.flush()
     committed_document = dict(device.document)
-    task_id = new_task(backend(), device.managed_device_id)  # another request's change, not yet written
+    # Another request's change, not yet written, on another device (queuing work changes a device's pace)
+    task_id = new_task(backend(), other_device.managed_device_id)
 
     def unsaveable_change() -> None:
         device.touch(backend()._now(), lastReachedOutAt=math.nan)

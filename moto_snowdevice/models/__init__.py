@@ -7,20 +7,18 @@ composed here, where moto finds it (and, from this module's name, the service's 
 
 from typing import Any, ClassVar
 
-from moto.core.base_backend import BackendDict
-
 from .._checks import (
     MAX_SECONDS,
     check_device_document,
     check_execution_timeout,
     check_execution_transition,
+    check_outcome_script,
     check_outcome_weights,
 )
 from .._identity import served_regions
 from .._moto import file_models_under
 from .._shapes import SERVICE_NAME
-from . import changes
-from .core import arn_prefix
+from .core import FleetBackends, arn_prefix
 from .devices import EC2_INSTANCE, DeviceBackend, ManagedDevice
 from .faults import Fault, FaultBackend
 from .states import (
@@ -53,11 +51,12 @@ __all__ = [
     "ManagedDevice",
     "SnowDeviceManagementBackend",
     "Task",
+    "FleetBackends",
     "arn_prefix",
-    "changes",
     "check_device_document",
     "check_execution_timeout",
     "check_execution_transition",
+    "check_outcome_script",
     "check_outcome_weights",
     "snowdevicemanagement_backends",
 ]
@@ -76,13 +75,21 @@ class SnowDeviceManagementBackend(DeviceBackend, TaskBackend, FleetConditions, F
             cls._urls = super().urls
         return cls._urls
 
+    def reset(self) -> None:
+        # moto's reset (mock_aws starting or ending, POST /moto-api/reset) resets every backend: the
+        # fleet's time goes back to the plain clock with them
+        self.fleet.clock.reset()
+        super().reset()
+
 
 # moto files models under the module's second name part ("models"); the dashboard should say the service
 file_models_under(SERVICE_NAME, "models")
 
-snowdevicemanagement_backends = BackendDict(
+snowdevicemanagement_backends = FleetBackends(
     SnowDeviceManagementBackend,
     SERVICE_NAME,
     use_boto3_regions=False,
     additional_regions=list(served_regions()),
 )
+# Every backend, however it is built (by moto, or from a state file), shares this dict's clock and change feed
+SnowDeviceManagementBackend.fleet = snowdevicemanagement_backends

@@ -1,4 +1,11 @@
-"""Where a change of a model is reported, for `--state` to keep."""
+"""How every change of a model reaches `--state`: by construction, never by a call placed after a change.
+
+A kept model (a managed device, a task and its executions, a backend's settings) reports itself each
+time one of its fields is assigned, through the change feed of the BackendDict that holds it; a field
+holding a container is replaced, never changed in place, so that no change escapes the report.
+The store (`_state.StateStore`) listens on the feed and commits what was reported before the request
+that made it is answered.
+"""
 
 from __future__ import annotations
 
@@ -8,11 +15,35 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from . import SnowDeviceManagementBackend
 
-# Persistence (`--state`): called, under the backend's lock, with a backend and what changed in it — a
-# Task, a ManagedDevice, the backend itself, or None when the backend starts empty. None: nothing kept.
-change_listener: "Callable[[SnowDeviceManagementBackend, Any], None] | None" = None
+# Called, under the backend's lock, with a backend and what changed in it: a Task, a ManagedDevice, the
+# backend itself (its settings), or None when the backend starts empty
+ChangeListener = Callable[["SnowDeviceManagementBackend", Any], None]
 
-def _changed(backend: "SnowDeviceManagementBackend", resource: Any) -> None:
-    listener = change_listener
-    if listener is not None:
-        listener(backend, resource)
+
+class ChangeFeed:
+    """Where the models of one BackendDict report their changes; None listening: nothing is kept."""
+
+    __slots__ = ("listener",)
+
+    def __init__(self) -> None:
+        self.listener: ChangeListener | None = None
+
+    def report(self, backend: "SnowDeviceManagementBackend", resource: Any) -> None:
+        listener = self.listener
+        if listener is not None:
+            listener(backend, resource)
+
+
+class Kept:
+    """A model `--state` keeps: assigning any field not in `_UNKEPT` reports the object it is saved in."""
+
+    # Fields rebuilt on restore from other saved fields (a device's queue, its running work)
+    _UNKEPT: frozenset[str] = frozenset()
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        object.__setattr__(self, name, value)
+        if name not in self._UNKEPT:
+            self._report()
+
+    def _report(self) -> None:
+        raise NotImplementedError

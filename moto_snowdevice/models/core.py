@@ -1,18 +1,27 @@
-"""What every part of a backend shares: its lock, its resources by ID, its clock and its ARNs."""
+"""What every part of a backend shares: its lock, its resources by ID, the fleet's clock and its ARNs.
+
+One clock: moto's. Every timestamp the service writes is `time.time()` (the clock freezegun and
+time-machine move, as moto's own services read it) plus what the fleet clock was advanced
+(`advance_clock`), read once per call: under a frozen clock two changes at one instant share it, and a
+clock moved backwards is followed (changes made after are stamped earlier). Work the fleet does by
+itself (a time progression's step, an execution timeout's deadline) is stamped when it fell due, never
+before the last change of the execution it ends; a task's lastUpdatedAt and completedAt are its latest
+execution change's, so they never go back.
+"""
 
 from __future__ import annotations
 
 import time
-from threading import RLock
-from typing import TYPE_CHECKING
+from threading import Lock, RLock
+from typing import TYPE_CHECKING, Any, ClassVar
 
-from moto.core.base_backend import BaseBackend
+from moto.core.base_backend import BackendDict, BaseBackend
 from moto.utilities.tagging_service import TaggingService
 
 from .._moto import mock_random, partition_of
 from .._shapes import SERVICE_NAME
 from ..exceptions import ResourceNotFoundException, ValidationException
-from .changes import _changed
+from .changes import ChangeFeed
 from .states import TASK_CANCELED, TASK_COMPLETED, TASK_IN_PROGRESS
 
 if TYPE_CHECKING:
@@ -26,13 +35,54 @@ def _new_id(prefix: str) -> str:
 def _hex(length: int) -> str:
     return mock_random.get_random_hex(length)
 
+def _tag_list(tags: dict[str, str]) -> list[dict[str, str]]:
+    return [{"Key": key, "Value": value} for key, value in tags.items()]
+
 def arn_prefix(account_id: str, region_name: str) -> str:
     """The start of every ARN of the service in an account and region, known before any backend exists."""
     return f"arn:{partition_of(region_name)}:{SERVICE_NAME}:{region_name}:{account_id}:"
 
 
+class FleetClock:
+    """The fleet's time: the clock's reading plus what a test advanced it; one for the whole service."""
+
+    def __init__(self) -> None:
+        self._lock = Lock()
+        self.advanced = 0.0
+
+    def now(self) -> float:
+        return time.time() + self.advanced
+
+    def advance(self, seconds: float) -> float:
+        """Move the fleet's time `seconds` (already checked) forward; the fleet's time now."""
+        with self._lock:
+            self.advanced += seconds
+            return self.now()
+
+    def reset(self) -> None:
+        """Back to the plain clock: moto's reset."""
+        with self._lock:
+            self.advanced = 0.0
+
+
+class FleetBackends(BackendDict):  # type: ignore[type-arg]
+    """moto's BackendDict of the service, with what all its backends share: the fleet clock and the change feed."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.clock = FleetClock()
+        self.changes = ChangeFeed()
+
+
+# A backend's settings `--state` keeps (saved_settings); assigning one reports the backend
+KEPT_SETTINGS = frozenset({"takes_work_before_cancel", "execution_timeout", "outcome_weights"})
+
+
 class BackendCore(BaseBackend):
     """The state all of a backend's parts read, and the one lookup per resource."""
+
+    # The BackendDict the backend class is served from (set where it is made, in models/__init__)
+    fleet: ClassVar[FleetBackends]
 
     def __init__(self, region_name: str, account_id: str):
         super().__init__(region_name, account_id)
@@ -48,17 +98,33 @@ class BackendCore(BaseBackend):
         self.tagger = TaggingService()
         self.takes_work_before_cancel = False
         self.faults: dict[str, list[Fault]] = {}
-        self._last_time = 0.0
         # Field conditions: how long work may wait before it times out, and how work ends by weight
         self.execution_timeout: float | None = None
         self.outcome_weights: dict[str, float] | None = None
-        _changed(self, None)
+        self._built = True
+        self.report_change(None)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        object.__setattr__(self, name, value)
+        # A fresh backend's settings are what a restart builds again: only later settings are changes
+        if name in KEPT_SETTINGS and self.__dict__.get("_built"):
+            self.report_change(self)
+
+    def report_change(self, resource: Any) -> None:
+        """Report to `--state` that `resource` (a task, a device, this backend; None: emptied) changed."""
+        self.fleet.changes.report(self, resource)  # type: ignore[arg-type]
 
     def _now(self) -> float:
-        # Strictly increasing, in milliseconds, so every change visibly moves lastUpdatedAt
-        now = max(round(time.time(), 3), round(self._last_time + 0.001, 3))
-        self._last_time = now
-        return now
+        """The fleet's time: read once per call, so every change the call makes shares it."""
+        return self.fleet.clock.now()
+
+    def tag(self, resource: Task | ManagedDevice, tags: dict[str, str]) -> None:
+        self.tagger.tag_resource(resource.arn, _tag_list(tags))
+        self.report_change(resource)
+
+    def untag(self, resource: Task | ManagedDevice, tag_keys: list[str]) -> None:
+        self.tagger.untag_resource_using_names(resource.arn, tag_keys)
+        self.report_change(resource)
 
     def get_device(self, managed_device_id: str) -> ManagedDevice:
         device = self.devices.get(managed_device_id)

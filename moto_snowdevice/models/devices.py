@@ -7,12 +7,11 @@ from typing import TYPE_CHECKING, Any, cast
 
 from moto.core.common_models import BaseModel
 
-from ..exceptions import ValidationException
-from .changes import _changed
 from .._moto import mock_random
+from ..exceptions import ValidationException
+from .changes import Kept
 from .core import BackendCore, _hex, _new_id
 from .pagination import paginate
-from .tags import _tag_list
 from .work import DeviceWork
 
 if TYPE_CHECKING:
@@ -55,8 +54,11 @@ def _default_device(now: float) -> dict[str, Any]:
     }
 
 
-class ManagedDevice(DeviceWork, BaseModel):
+class ManagedDevice(Kept, DeviceWork, BaseModel):
     """A Snow Family device under management; its document is shaped like DescribeDevice's output."""
+
+    # Rebuilt on restore from the saved tasks' executions
+    _UNKEPT = frozenset({"queue", "running"})
 
     def __init__(
         self, backend: "SnowDeviceManagementBackend", document: dict[str, Any], now: float, online: bool = True
@@ -76,6 +78,7 @@ class ManagedDevice(DeviceWork, BaseModel):
         device.takes_work_before_cancel = saved.get("takesWorkBeforeCancel", False)
         device.online = saved.get("online", True)
         device.outcome_weights = saved.get("outcomeWeights")
+        device.outcome_script = saved.get("outcomeScript")
         device.polls = saved.get("polls", 0)
         device.paced_from = saved.get("pacedFrom", device.document.get("lastUpdatedAt", 0.0))
         return device
@@ -92,6 +95,7 @@ class ManagedDevice(DeviceWork, BaseModel):
             "takesWorkBeforeCancel": self.takes_work_before_cancel,
             "online": self.online,
             "outcomeWeights": self.outcome_weights,
+            "outcomeScript": None if self.outcome_script is None else list(self.outcome_script),
             "polls": self.polls,
             "pacedFrom": self.paced_from,
         }
@@ -120,6 +124,14 @@ class ManagedDevice(DeviceWork, BaseModel):
         self.paced_from = 0.0
         # How its work ends, by weight; None: the account and region's setting
         self.outcome_weights: dict[str, float] | None = None
+        # How its next executions end, in order, before the weights apply again; None: nothing scripted
+        self.outcome_script: tuple[str, ...] | None = None
+
+    def _report(self) -> None:
+        fields = self.__dict__
+        # From the moment it has a backend and an ID it is something the store can write
+        if "backend" in fields and "managed_device_id" in fields:
+            fields["backend"].report_change(self)
 
     @property
     def associated_with_job(self) -> str | None:
@@ -131,10 +143,8 @@ class ManagedDevice(DeviceWork, BaseModel):
         return {"resourceType": EC2_INSTANCE, "id": instance_id, "arn": self.instance_arn_prefix + instance_id}
 
     def touch(self, now: float, **changes: Any) -> None:
-        self.document.update(changes)
-        # A catch-up step or a deadline may lie before the latest change; lastUpdatedAt never goes back
-        self.document["lastUpdatedAt"] = max(now, self.document.get("lastUpdatedAt") or now)
-        _changed(self.backend, self)
+        # A new document, not one changed in place: the assignment is what reports the change
+        self.document = {**self.document, **changes, "lastUpdatedAt": now}
 
 
 class DeviceBackend(BackendCore):
@@ -160,8 +170,7 @@ class DeviceBackend(BackendCore):
         self.devices[device.managed_device_id] = device
         self._device_order.append(device)
         if tags:
-            self.tagger.tag_resource(device.arn, _tag_list(tags))
-        _changed(self, device)
+            self.tag(device, tags)
         return device
 
     def restore_device(self, saved: dict[str, Any]) -> ManagedDevice:
@@ -169,13 +178,12 @@ class DeviceBackend(BackendCore):
         if saved["device"]["managedDeviceId"] in self.devices:
             raise ValidationException(f"managed device {saved['device']['managedDeviceId']} is saved twice")
         device = ManagedDevice.restore(self, saved)
-        self._last_time = max(self._last_time, device.document.get("lastUpdatedAt", 0.0))
         return self._register_device(device, saved["device"].get("tags"))
 
     def describe_device(self, managed_device_id: str) -> ManagedDevice:
         device = self.get_device(managed_device_id)
-        # The device's document shows what its work did: let it work first
-        device.work()
+        # The document shows what its work did by now; a DescribeDevice never moves work on
+        device.catch_up(self._now())
         return device
 
     def list_devices(
@@ -226,12 +234,11 @@ class DeviceBackend(BackendCore):
         """Take a device off the network or bring it back; coming back is a reach-out."""
         device = self.known_device(managed_device_id)
         if device.online != online:
-            # What it did (or what timed out) before the change happened before the change
-            device.work()
-            device.online = online
             now = self._now()
+            # What it did (or what timed out) before the change happened before the change
+            device.catch_up(now)
+            device.online = online
             if online:
                 device.touch(now, lastReachedOutAt=now)
                 device.restart_pace(now)
-            _changed(self, device)
         return device

@@ -8,7 +8,6 @@ from typing import TYPE_CHECKING, Any
 
 from .._checks import check_tags
 from ..exceptions import ResourceNotFoundException, ValidationException
-from .changes import _changed
 from .core import BackendCore
 
 if TYPE_CHECKING:
@@ -19,9 +18,6 @@ _ARN = re.compile(
     r"arn:(?P<partition>[^:]+):(?P<service>[^:]+):(?P<region>[^:]*):(?P<account>[^:]*):"
     r"(?P<kind>task|managed-device)/(?P<id>[^/]+)"
 )
-
-def _tag_list(tags: dict[str, str]) -> list[dict[str, str]]:
-    return [{"Key": key, "Value": value} for key, value in tags.items()]
 
 
 class TagBackend(BackendCore):
@@ -44,13 +40,11 @@ class TagBackend(BackendCore):
     def tag_resource(self, resource_arn: str, tags: dict[str, str]) -> None:
         resource = self._resource(resource_arn)
         check_tags(tags, self.tags_of(resource.arn))
-        self.tagger.tag_resource(resource.arn, _tag_list(tags))
-        _changed(self, resource)
+        self.tag(resource, tags)
 
     def untag_resource(self, resource_arn: str, tag_keys: Iterable[str]) -> None:
         resource = self._resource(resource_arn)
-        self.tagger.untag_resource_using_names(resource.arn, list(tag_keys))
-        _changed(self, resource)
+        self.untag(resource, list(tag_keys))
 
     def list_tags_for_resource(self, resource_arn: str) -> dict[str, str]:
         return self.tags_of(self._resource_arn(resource_arn))

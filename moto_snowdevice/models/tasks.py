@@ -6,13 +6,14 @@ import bisect
 import hashlib
 import json
 import sys
+from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any, cast
 
 from moto.core.common_models import BaseModel
 
 from .._checks import check_tags
 from ..exceptions import ResourceNotFoundException, ValidationException
-from .changes import _changed
+from .changes import Kept
 from .core import BackendCore, _new_id
 from .devices import ManagedDevice
 from .pagination import paginate, paginate_positions
@@ -29,13 +30,12 @@ from .states import (
     TASK_IN_PROGRESS,
     TIMED_OUT,
 )
-from .tags import _tag_list
 
 if TYPE_CHECKING:
     from . import SnowDeviceManagementBackend
 
-class Execution(BaseModel):
-    """The work of one task on one of its target devices; its device's `work` moves it on."""
+class Execution(Kept, BaseModel):
+    """The work of one task on one of its target devices; its device's catch-up and polls move it on."""
 
     def __init__(self, task: "Task", device: ManagedDevice, execution_id: str, now: float):
         self.task = task
@@ -45,6 +45,12 @@ class Execution(BaseModel):
         self.state = QUEUED
         self.started_at: float | None = None
         self.last_updated_at = now
+
+    def _report(self) -> None:
+        # An execution is saved in its task's row
+        task = self.__dict__.get("task")
+        if task is not None:
+            task._report()
 
     def resume(self, saved: dict[str, Any]) -> None:
         """Take up the state `saved()` gave, as a freshly restored execution (see Task.restore)."""
@@ -93,7 +99,6 @@ class Execution(BaseModel):
                 self._finish_on_device(state, now)
             self.task.execution_ended(now)
         self.task.last_updated_at = max(now, self.task.last_updated_at)
-        _changed(self.task.backend, self.task)
 
     def _finish_on_device(self, state: str, now: float) -> None:
         command = self.task.command_name
@@ -105,8 +110,13 @@ class Execution(BaseModel):
         else:
             device.touch(now)
 
-class Task(BaseModel):
+class Task(Kept, BaseModel):
     """A command sent to one or more managed devices."""
+
+    def _report(self) -> None:
+        fields = self.__dict__
+        if "backend" in fields and "task_id" in fields:
+            fields["backend"].report_change(self)
 
     def __init__(
         self,
@@ -227,13 +237,16 @@ def _fingerprint(*parameters: Any) -> str:
 class TaskBackend(BackendCore):
     """A backend's tasks and executions and their operations."""
 
+    if TYPE_CHECKING:
+        # FleetConditions' reads of work, which the composed backend has
+        def catch_up(self, devices: Iterable[ManagedDevice], now: float) -> None: ...
+        def observe(self, executions: Iterable[Execution], now: float) -> None: ...
+
     def restore_task(self, saved: dict[str, Any]) -> Task:
         """Add a task saved by `Task.saved()`, behind the tasks restored before it on its devices."""
         if saved["taskId"] in self.tasks:
             raise ValidationException(f"task {saved['taskId']} is saved twice")
-        task = Task.restore(self, saved)
-        self._last_time = max(self._last_time, task.last_updated_at)
-        return self._register_task(task, saved.get("tags"))
+        return self._register_task(Task.restore(self, saved), saved.get("tags"))
 
     def _register_task(self, task: Task, tags: dict[str, str] | None) -> Task:
         self.tasks[task.task_id] = task
@@ -241,10 +254,9 @@ class TaskBackend(BackendCore):
         self._task_order.append(task)
         self._task_positions[task.state].append(task.position)
         if tags:
-            self.tagger.tag_resource(task.arn, _tag_list(tags))
+            self.tag(task, tags)
         if task.client_token is not None:
             self._client_tokens[task.client_token[0]] = (task.client_token[1], task)
-        _changed(self, task)
         return task
 
     def create_task(
@@ -266,10 +278,10 @@ class TaskBackend(BackendCore):
         if tags:
             check_tags(tags)
         devices = [self.get_device(device_id) for device_id in dict.fromkeys(targets)]
-        for device in devices:
-            # Work the device finished before now must not be counted after the new task
-            device.work()
-        task = Task(self, devices, command, description, self._now())
+        now = self._now()
+        # Work the devices finished before now must not be counted after the new task
+        self.catch_up(devices, now)
+        task = Task(self, devices, command, description, now)
         if client_token is not None:
             task.client_token = (client_token, fingerprint)
         return self._register_task(task, tags)
@@ -282,19 +294,21 @@ class TaskBackend(BackendCore):
             del in_progress[index]
         bisect.insort(self._task_positions[task.state], task.position)
 
-    def observe(self, task: Task) -> Task:
-        """Let every target device of an unfinished task work as the progression allows."""
-        if not task.finished:
-            for execution in task.executions:
-                execution.device.work()
-        return task
+    def _observe_tasks(self, tasks: Iterable[Task], now: float) -> None:
+        """A call reports these tasks' work (see FleetConditions.observe); finished tasks have none."""
+        self.observe([execution for task in tasks if not task.finished for execution in task.executions], now)
 
     def describe_task(self, task_id: str) -> Task:
-        return self.observe(self.get_task(task_id))
+        task = self.get_task(task_id)
+        self._observe_tasks([task], self._now())
+        return task
 
     def cancel_task(self, task_id: str) -> Task:
         """Cancel a task whose executions are all still queued; running work cannot be canceled."""
-        task = self.observe(self.get_task(task_id))
+        task = self.get_task(task_id)
+        now = self._now()
+        # The task as of now; a CancelTask never moves work on by itself
+        self.catch_up([execution.device for execution in task.executions], now)
         state = task.state
         if state != TASK_IN_PROGRESS:
             raise ValidationException(f"Task {task_id} cannot be canceled because it is {state}")
@@ -304,7 +318,6 @@ class TaskBackend(BackendCore):
                     f"Task {task_id} cannot be canceled because its execution on "
                     f"{execution.managed_device_id} is {execution.state}"
                 )
-        now = self._now()
         # The documented race: a device may take the work from its queue before the cancel lands
         taken = [
             execution
@@ -325,14 +338,19 @@ class TaskBackend(BackendCore):
     def list_tasks(
         self, state: str | None, max_results: int | None, next_token: str | None
     ) -> tuple[list[Task], str | None]:
+        """A page of tasks, chosen by the state they are in as the call arrives; then their work is reported."""
         scope = ("ListTasks", self.account_id, self.region_name, state)
+        now = self._now()
         if state:
-            # Every task's state as of now: each device with work catches up once, then the index answers
-            self._work_until_now(self._device_order)
-            return paginate_positions(self._task_order, self._task_positions[state], max_results, next_token, *scope)
-        tasks, next_token = paginate(self._task_order, None, max_results, next_token, *scope)
-        for task in tasks:
-            self.observe(task)
+            # Every task's state as of now: each device catches up (which changes nothing a later read
+            # would not do), then the per-state index answers
+            self.catch_up(self._device_order, now)
+            tasks, next_token = paginate_positions(
+                self._task_order, self._task_positions[state], max_results, next_token, *scope
+            )
+        else:
+            tasks, next_token = paginate(self._task_order, None, max_results, next_token, *scope)
+        self._observe_tasks(tasks, now)
         return tasks, next_token
 
     def get_execution(self, task_id: str, managed_device_id: str) -> Execution:
@@ -345,15 +363,17 @@ class TaskBackend(BackendCore):
 
     def describe_execution(self, task_id: str, managed_device_id: str) -> Execution:
         execution = self.get_execution(task_id, managed_device_id)
-        # Polling unfinished work is what moves its device on under the state manager's "manual" progression
-        execution.device.work(polls=0 if execution.finished else 1)
+        self.observe([execution], self._now())
         return execution
 
     def list_executions(
         self, task_id: str, state: str | None, max_results: int | None, next_token: str | None
     ) -> tuple[list[Execution], str | None]:
-        task = self.observe(self.get_task(task_id))
-        return paginate(
+        """A page of a task's executions, chosen by the state they are in as the call arrives; then their work is reported."""
+        task = self.get_task(task_id)
+        now = self._now()
+        self.catch_up([execution.device for execution in task.executions], now)
+        page, token = paginate(
             task.executions,
             (lambda execution: execution.state == state) if state else None,
             max_results,
@@ -364,6 +384,8 @@ class TaskBackend(BackendCore):
             task_id,
             state,
         )
+        self.observe(page, now)
+        return page, token
 
     def advance_execution(self, task_id: str, managed_device_id: str, state: str) -> Execution:
         """Move an execution to `state` on command, as a device would report it."""
@@ -373,7 +395,8 @@ class TaskBackend(BackendCore):
             raise ValidationException(
                 f"Managed device {managed_device_id} is offline; it reports no work until it is back online"
             )
-        device.work()
+        now = self._now()
+        device.catch_up(now)
         current = execution.state
         allowed = EXECUTION_TRANSITIONS.get(current, frozenset())
         if state not in allowed:
@@ -388,7 +411,6 @@ class TaskBackend(BackendCore):
                     f"Managed device {managed_device_id} is busy with task {running.task.task_id}; "
                     "only one task runs on a device at a time"
                 )
-        now = self._now()
         execution.move_to(state, now)
         device.restart_pace(now)
         return execution
