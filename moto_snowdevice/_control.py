@@ -5,7 +5,8 @@ POST /moto-api/snow-device-management/devices            {"accountId"?, "region"
 POST /moto-api/snow-device-management/fleet              [ the same entries ... ]
 POST /moto-api/snow-device-management/advance-execution  {"taskId", "managedDeviceId", "state", ...}
 POST /moto-api/snow-device-management/cancel-race        {"enabled", "managedDeviceId"?, ...}
-POST /moto-api/snow-device-management/faults             {"operation", "error", "count"?, "probability"?, "message"?, ...}
+POST /moto-api/snow-device-management/faults             {"operation", "error", "count"?, "probability"?,
+                                                          "message"?, ...}
 DELETE /moto-api/snow-device-management/faults           {"operation"?, "accountId"?, "region"?}
 POST /moto-api/snow-device-management/connectivity       {"managedDeviceId", "online", ...}
 POST /moto-api/snow-device-management/execution-timeout  {"seconds", "accountId"?, "region"?}
@@ -186,8 +187,6 @@ def _add_entries(entries: list[_Entry], label: Callable[[int], str]) -> list[Man
             if device_id is not None and device_id in backends[identity].devices:
                 raise ValidationException(f"{label(index)}managed device {device_id} already exists")
         return [backends[identity].add_device(document, online) for identity, document, online in entries]
-
-
 
 
 def read_fleet(fleet: str | Path) -> Any:
@@ -506,7 +505,9 @@ def simulate_cancel_race(
             enabled, managed_device_id=managed_device_id, account_id=account_id, region_name=region_name
         )
         return
-    _route(endpoint, "cancel-race", _body_for(account_id, region_name, enabled=enabled, managedDeviceId=managed_device_id))
+    _route(
+        endpoint, "cancel-race", _body_for(account_id, region_name, enabled=enabled, managedDeviceId=managed_device_id)
+    )
 
 
 def inject_fault(
@@ -579,7 +580,9 @@ def set_device_online(
     if endpoint is None:
         _set_device_online_in_process(managed_device_id, online, account_id=account_id, region_name=region_name)
         return
-    _route(endpoint, "connectivity", _body_for(account_id, region_name, managedDeviceId=managed_device_id, online=online))
+    _route(
+        endpoint, "connectivity", _body_for(account_id, region_name, managedDeviceId=managed_device_id, online=online)
+    )
 
 
 def set_execution_timeout(
@@ -752,7 +755,9 @@ def _post_connectivity(body: Any) -> dict[str, Any]:
     device_id = _text(body, "managedDeviceId")
     if "online" not in body:
         raise ValidationException("online is required and must be true or false")
-    _set_device_online_in_process(device_id, body["online"], account_id=body.get("accountId"), region_name=body.get("region"))
+    _set_device_online_in_process(
+        device_id, body["online"], account_id=body.get("accountId"), region_name=body.get("region")
+    )
     return {"managedDeviceId": device_id, "online": body["online"]}
 
 
@@ -804,7 +809,11 @@ def _unknown_endpoint(request: Any, full_url: str, headers: Any) -> tuple[int, d
     known = ", ".join(route.split("/")[-1].rstrip("$") for route in ROUTES)
     path = urlsplit(full_url).path
     message = f"No endpoint at {request.method} {path}; {API_PREFIX}/ has {known}"
-    return 404, {"Content-Type": "application/json", REQUEST_ID_HEADER: new_request_id()}, json.dumps({"message": message})
+    return (
+        404,
+        {"Content-Type": "application/json", REQUEST_ID_HEADER: new_request_id()},
+        json.dumps({"message": message}),
+    )
 
 
 ROUTES = {

@@ -35,9 +35,7 @@ EXPOSED_HEADERS = "x-amzn-ErrorType, x-amzn-RequestId, Date"
 _HEADER_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
 
 
-def with_cors(
-    application: WSGIApplication, is_for_service: Callable[[dict[str, Any]], bool]
-) -> WSGIApplication:
+def with_cors(application: WSGIApplication, is_for_service: Callable[[dict[str, Any]], bool]) -> WSGIApplication:
     """The application, with preflights for this service answered and CORS headers on its responses.
 
     `is_for_service(environ)` tells the requests the service answers. moto's setting
@@ -87,4 +85,3 @@ def preflight_headers(environ: dict[str, Any]) -> list[tuple[str, str]]:
         ("Access-Control-Allow-Methods", ALLOWED_METHODS),
         ("Access-Control-Allow-Headers", ", ".join(headers)),
     ]
-

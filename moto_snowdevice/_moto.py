@@ -67,6 +67,7 @@ _require("moto.core.exceptions.ServiceException", lambda: _attribute("moto.core.
 
 # --- Routing ---------------------------------------------------------------------------------------
 
+
 # moto.backends.get_backend(name) imports `moto.<name>` and reads `<name>_backends` from it (5.1.2 -
 # 5.2.5). Changed: every call of the service would answer moto's 404 "Not yet implemented".
 def alias_backend_module(backend_name: str, module: Any) -> None:
@@ -127,9 +128,7 @@ _recorder = _require(
 )
 
 
-def answer_botocore_requests(
-    backend_name: str, url_base: str, dispatch: Callable[[Any, str, Any], Any]
-) -> None:
+def answer_botocore_requests(backend_name: str, url_base: str, dispatch: Callable[[Any, str, Any], Any]) -> None:
     """Answer botocore's requests for this service before moto's stubber rebuilds them.
 
     Only this service's routing is taken over, and only while the recorder is off: moto's current
@@ -337,6 +336,7 @@ def record_server_request(environ: dict[str, Any]) -> None:
 
 # --- IAM -------------------------------------------------------------------------------------------
 
+
 # moto enforces IAM once ActionAuthenticatorMixin.request_count reaches settings.
 # INITIAL_NO_AUTH_ACTION_COUNT (set_initial_no_auth_action_count moves both) (5.1.2 - 5.2.5).
 # Changed: the import stops here.
@@ -350,7 +350,8 @@ def _authenticator_class() -> Any:
 
 _authenticator = _require("ActionAuthenticatorMixin.request_count", _authenticator_class)
 _settings = _require(
-    "moto.settings.INITIAL_NO_AUTH_ACTION_COUNT", lambda: _has(_attribute("moto", "settings"), "INITIAL_NO_AUTH_ACTION_COUNT")
+    "moto.settings.INITIAL_NO_AUTH_ACTION_COUNT",
+    lambda: _has(_attribute("moto", "settings"), "INITIAL_NO_AUTH_ACTION_COUNT"),
 )
 # IAM's record of the access keys and accounts seen, which moto's services update on every call
 # (5.1.2 - 5.2.5). Changed: the import stops here.
@@ -381,7 +382,11 @@ partition_of: Callable[[str], str] = _require(
 )
 _base_response = _require(
     "BaseResponse._authenticate_and_authorize_normal_action",
-    lambda: _has(_attribute("moto.core.responses", "BaseResponse"), "_authenticate_and_authorize_normal_action", "get_current_account"),
+    lambda: _has(
+        _attribute("moto.core.responses", "BaseResponse"),
+        "_authenticate_and_authorize_normal_action",
+        "get_current_account",
+    ),
 )
 
 
@@ -449,7 +454,9 @@ def _has_credentials_store(account: str) -> bool:
 # (5.1.2 - 5.2.5). Changed: the import stops here.
 mock_random = _require(
     "moto.moto_api._internal.mock_random",
-    lambda: _has(_attribute("moto.moto_api._internal", "mock_random"), "get_random_string", "get_random_hex", "uuid4", "random"),
+    lambda: _has(
+        _attribute("moto.moto_api._internal", "mock_random"), "get_random_string", "get_random_hex", "uuid4", "random"
+    ),
 )
 # moto's state manager (set_transition and its /moto-api/state-manager/ endpoints); services register
 # their default transition with register_default_transition, and devices read the progression with
@@ -520,7 +527,9 @@ def file_models_under(service_name: str, module_part: str) -> None:
 # each call (5.1.2 - 5.2.5). Changed: the import stops here.
 _require(
     "moto.settings TEST_SERVER_MODE / is_test_proxy_mode / test_server_mode_endpoint / test_proxy_mode_endpoint",
-    lambda: _has(_settings, "TEST_SERVER_MODE", "is_test_proxy_mode", "test_server_mode_endpoint", "test_proxy_mode_endpoint"),
+    lambda: _has(
+        _settings, "TEST_SERVER_MODE", "is_test_proxy_mode", "test_server_mode_endpoint", "test_proxy_mode_endpoint"
+    ),
 )
 
 

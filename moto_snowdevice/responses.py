@@ -257,9 +257,7 @@ class SnowDeviceManagementResponse(ServiceResponse):
             max_results=params.get("maxResults"),
             next_token=params.get("nextToken"),
         )
-        return _present(
-            {"tasks": [_task_summary(backend, task) for task in tasks], "nextToken": next_token}
-        )
+        return _present({"tasks": [_task_summary(backend, task) for task in tasks], "nextToken": next_token})
 
     # Executions
 
@@ -343,9 +341,7 @@ class SnowDeviceManagementResponse(ServiceResponse):
             self.params["managedDeviceId"], self.params["instanceIds"]
         )
         updated = device.document.get("lastUpdatedAt")
-        return {
-            "instances": [_present({"instance": instance, "lastUpdatedAt": updated}) for instance in instances]
-        }
+        return {"instances": [_present({"instance": instance, "lastUpdatedAt": updated}) for instance in instances]}
 
     # Tags
 

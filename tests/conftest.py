@@ -64,9 +64,7 @@ def sdm(aws: None) -> "boto3.client":
 @pytest.fixture
 def raw_sdm(aws: None) -> "boto3.client":
     """A client that skips botocore's own parameter checks, as other SDKs do, so the mock's own checks answer."""
-    return boto3.client(
-        SERVICE, region_name="us-east-1", config=Config(parameter_validation=False)
-    )
+    return boto3.client(SERVICE, region_name="us-east-1", config=Config(parameter_validation=False))
 
 
 @pytest.fixture

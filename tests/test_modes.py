@@ -35,7 +35,7 @@ OTHER_ACCOUNT = "333333333333"
 UUID_LENGTH = 36
 
 # A user's suite, written once for every mode: each helper and fixture, and nothing left behind
-USER_SUITE = '''
+USER_SUITE = """
 import os
 
 import pytest
@@ -95,7 +95,7 @@ def test_is_gone_in_the_next(sdm_client):
         f"{url}/moto-api/state-manager/get-transition?model_name=snow-device-management::execution", timeout=30
     )
     assert got.json() == {"progression": "manual", "times": 1}
-'''
+"""
 
 
 @pytest.fixture(autouse=True)
@@ -252,7 +252,7 @@ def test_seed_refuses_what_is_not_a_whole_number() -> None:
         moto_snowdevice.seed("7")  # type: ignore[arg-type]
 
 
-SERVER_FIXTURES_SUITE = '''
+SERVER_FIXTURES_SUITE = """
 import boto3
 import requests
 
@@ -280,7 +280,7 @@ def test_is_gone_with_the_fault_for_the_next_test(sdm_server):
     client = boto3.client("snow-device-management", region_name="us-east-1", endpoint_url=sdm_server)
     assert got.json() == {"progression": "manual", "times": 1}
     assert client.list_tasks()["tasks"] == []
-'''
+"""
 
 
 def test_sdm_fleet_beside_sdm_server_seeds_it_and_nothing_outlives_a_test(tmp_path: Path) -> None:
@@ -300,7 +300,8 @@ def test_through_the_proxy_boto3_reaches_all_13_operations_and_the_control_route
         f"""
         import json, urllib.request, boto3
         url = "{proxy.url}/moto-api/snow-device-management/devices"
-        request = urllib.request.Request(url, data=b"{{}}", method="POST", headers={{"Content-Type": "application/json"}})
+        headers = {{"Content-Type": "application/json"}}
+        request = urllib.request.Request(url, data=b"{{}}", method="POST", headers=headers)
         opener = urllib.request.build_opener(urllib.request.ProxyHandler({{}}))
         device = json.loads(opener.open(request).read())["managedDeviceId"]
         client = boto3.client("snow-device-management", region_name="us-east-1")
@@ -464,7 +465,9 @@ def test_request_ids_leave_seeded_ids_unchanged(aws: None) -> None:
 def test_the_servers_answers_and_refusals_carry_request_ids(server: MockServerProcess) -> None:
     client = boto3.client(SERVICE, region_name="us-east-1", endpoint_url=server.url)
     listed = client.list_devices()
-    too_large = requests.post(f"{server.url}/task", data=b"x" * (1024 * 1024 + 10), headers=signed_for_service(), timeout=30)
+    too_large = requests.post(
+        f"{server.url}/task", data=b"x" * (1024 * 1024 + 10), headers=signed_for_service(), timeout=30
+    )
     headers_too_large = raw_status_and_headers(server.url, "GET /tasks HTTP/1.1\r\nHost: x\r\nX-Big: " + "a" * 70000)
 
     assert len(request_id(listed)) == UUID_LENGTH
@@ -527,7 +530,7 @@ def test_the_javascript_sdk_shows_each_request_id(server: MockServerProcess) -> 
 # own findings silenced as an installed package's are
 AS_INSTALLED = ("--no-incremental", "--follow-imports=silent")
 
-USER_TYPED_FILE = '''
+USER_TYPED_FILE = """
 from collections.abc import Iterator
 
 import pytest
@@ -563,7 +566,7 @@ def test_devices(sdm_client: SnowDeviceManagementClient, sdm_fleet: list[str], f
 def test_the_fixture_function_is_typed() -> None:
     reveal = sdm_client
     assert callable(reveal)
-'''
+"""
 
 
 def test_mypy_strict_accepts_a_users_test_file_with_the_fixtures_helpers_and_a_server_subclass(
@@ -572,7 +575,16 @@ def test_mypy_strict_accepts_a_users_test_file_with_the_fixtures_helpers_and_a_s
     (tmp_path / "test_typed.py").write_text(USER_TYPED_FILE, encoding="utf-8")
 
     done = subprocess.run(
-        [sys.executable, "-m", "mypy", "--strict", *AS_INSTALLED, "--cache-dir", str(tmp_path / "cache"), "test_typed.py"],
+        [
+            sys.executable,
+            "-m",
+            "mypy",
+            "--strict",
+            *AS_INSTALLED,
+            "--cache-dir",
+            str(tmp_path / "cache"),
+            "test_typed.py",
+        ],
         cwd=tmp_path,
         env={**os.environ, "MYPYPATH": str(ROOT)},
         capture_output=True,
