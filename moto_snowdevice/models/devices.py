@@ -78,7 +78,8 @@ class ManagedDevice(Kept, DeviceWork, BaseModel):
         device.takes_work_before_cancel = saved.get("takesWorkBeforeCancel", False)
         device.online = saved.get("online", True)
         device.outcome_weights = saved.get("outcomeWeights")
-        device.outcome_script = saved.get("outcomeScript")
+        script = saved.get("outcomeScript")
+        device.outcome_script = tuple(script) if script else None
         device.polls = saved.get("polls", 0)
         device.paced_from = saved.get("pacedFrom", device.document.get("lastUpdatedAt", 0.0))
         return device
