@@ -212,7 +212,9 @@ class Fleet:
             "devices": devices,
             "listDevices": pages(client.list_devices, "devices", None),
             "resources": {
-                device_id: answer(lambda d=device_id: pages(client.list_device_resources, "resources", None, managedDeviceId=d))
+                device_id: answer(
+                    lambda d=device_id: pages(client.list_device_resources, "resources", None, managedDeviceId=d)
+                )
                 for device_id in self.device_ids
             },
             "tags": {arn: answer(lambda a=arn: client.list_tags_for_resource(resourceArn=a)) for arn in arns},

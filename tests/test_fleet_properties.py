@@ -8,41 +8,67 @@ every repeat of it) alike, and give the same whole snapshot at the end. Under th
 where a read that reports work moves it, the program interleaves only reads that never move work, and
 each run then polls the devices to the end in its own order and with its own reads: every execution
 must end the same way, at the same time. The examples are derandomized, so a failure repeats.
+
+Against a server with `--state`, a hypothesis state machine (`FleetOnDisk`) drives every operation and
+every control route, kills the server with SIGKILL at random points and at the end of every run, restarts
+it on the same file and compares whole answers; its comparison rule is written above the machine.
 """
 
 import functools
 import os
+import signal
+import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import boto3
 import pytest
+import requests
+from botocore.config import Config
 from freezegun import freeze_time
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
+from hypothesis.stateful import RuleBasedStateMachine, initialize, precondition, rule, run_state_machine_as_test
 from moto import mock_aws
 from moto.moto_api import state_manager
 
 import moto_snowdevice
 from moto_snowdevice.models import EXECUTION_MODEL
+from moto_snowdevice.pytest_plugin import MockServerProcess
 
-from fleet_model import DEVICE_IDS, FINAL_EXECUTION_STATES, Change, Fleet, Read, answer, changes, pages, reads
-
-# Reads this process's own backends and clock
-pytestmark = pytest.mark.decorator_mode
+from fleet_model import (
+    DEVICE_IDS,
+    FINAL_EXECUTION_STATES,
+    Change,
+    Fleet,
+    Read,
+    answer,
+    changes,
+    maybe_device,
+    pages,
+    positions,
+    reads,
+    scripts,
+    tags,
+    targets,
+    weights,
+)
+from helpers import refused
 
 FROZEN_AT = "2020-01-01 12:00:00"
 SEED = 7
 # Clock moves that land before, on and after a period's or a timeout's end
 TICKS = st.sampled_from((0, 1, 29, 30, 59, 60, 100, 250))
-# Each example is two runs of a program; shrinking one that fails takes minutes, so only on request
-# (SDM_PROPERTY_SHRINK=1): derandomized, a failure repeats as it was first drawn
+# Each example is two runs of a program (or a server's life); shrinking one that fails takes minutes, so
+# only on request (SDM_PROPERTY_SHRINK=1): derandomized, a failure repeats as it was first drawn
+PHASES = [Phase.explicit, Phase.generate, *([Phase.shrink] if os.environ.get("SDM_PROPERTY_SHRINK") else [])]
 PROPERTY = settings(
     max_examples=15,
     deadline=None,
     derandomize=True,
     database=None,
-    phases=[Phase.explicit, Phase.generate, *([Phase.shrink] if os.environ.get("SDM_PROPERTY_SHRINK") else [])],
+    phases=PHASES,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )
 POLLS = ("describe_execution", "list_executions", "describe_task", "list_tasks")
@@ -235,6 +261,7 @@ def assert_same_answers(first: Run, second: Run) -> None:
     assert first.snapshot == second.snapshot
 
 
+@pytest.mark.decorator_mode
 @given(data=st.data(), seconds=st.sampled_from((30, 60, 100)), devices=st.integers(1, 4))
 @PROPERTY
 def test_reads_under_the_time_progression_change_no_answer(data: st.DataObject, seconds: int, devices: int) -> None:
@@ -247,6 +274,7 @@ def test_reads_under_the_time_progression_change_no_answer(data: st.DataObject, 
     assert_same_answers(first, second)
 
 
+@pytest.mark.decorator_mode
 @given(data=st.data(), devices=st.integers(1, 4))
 @PROPERTY
 def test_reads_under_the_immediate_progression_change_no_answer(data: st.DataObject, devices: int) -> None:
@@ -259,6 +287,7 @@ def test_reads_under_the_immediate_progression_change_no_answer(data: st.DataObj
     assert_same_answers(first, second)
 
 
+@pytest.mark.decorator_mode
 @given(data=st.data(), seconds=st.sampled_from((30, 60, 100)), devices=st.integers(1, 4))
 @PROPERTY
 def test_the_fleet_clock_beside_a_frozen_clock_gives_reads_that_change_no_answer(
@@ -273,6 +302,7 @@ def test_the_fleet_clock_beside_a_frozen_clock_gives_reads_that_change_no_answer
     assert_same_answers(first, second)
 
 
+@pytest.mark.decorator_mode
 @given(data=st.data(), times=st.sampled_from((1, 2)), devices=st.integers(1, 4))
 @PROPERTY
 def test_the_order_devices_are_polled_in_changes_no_end_under_the_manual_progression(
@@ -289,3 +319,271 @@ def test_the_order_devices_are_polled_in_changes_no_end_under_the_manual_progres
     second = run(program, read_plans(data, program, moving=False), progression, devices, polls())
 
     assert_same_answers(first, second)
+
+
+# Durability: a stateful test against a server with --state, killed with SIGKILL at random points
+#
+# The comparison rule: before a kill the machine reads every Describe*/List* answer about every task,
+# execution and device it knows (`Fleet.snapshot`), the progression moto's state manager holds and the
+# fleet clock; after the restart on the same file it reads them again, and they must be equal (the fleet
+# clock no further on than the time the restart took). For that to be exact, reads must not move work
+# and the server's real clock must not make anything fall due during the restart: so the machine runs
+# under the immediate progression or the time progression with periods of whole hours, every execution
+# timeout is whole hours and the fleet clock moves in whole hours. A step or deadline then falls due
+# either before the clock move that reaches it or at least an hour after anything the machine does.
+HOUR = 3600
+CONTROL = "/moto-api/snow-device-management"
+MAX_DEVICES = 6
+STATEFUL = settings(
+    max_examples=6,
+    stateful_step_count=20,
+    deadline=None,
+    phases=PHASES,
+    derandomize=True,
+    database=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+# Operations a fault may fail, and one of each one's documented errors a client meets without retrying
+FAULTS = (("ListDevices", "ThrottlingException"), ("DescribeTask", "AccessDeniedException"))
+FAULT_STATUS = {"ThrottlingException": 429, "AccessDeniedException": 403}
+
+
+class Server:
+    """The server the machine talks to: one process at a time on one state file, restarted after a kill."""
+
+    def __init__(self, state_file: Path) -> None:
+        self.state_file = state_file
+        self.process = MockServerProcess("--state", str(state_file)).__enter__()
+
+    @property
+    def url(self) -> str:
+        return self.process.url
+
+    def kill_and_restart(self) -> None:
+        assert self.process.stop(signal.SIGKILL) == -signal.SIGKILL
+        self.process = MockServerProcess("--state", str(self.state_file)).__enter__()
+
+    def control(self, method: str, path: str, body: Any = None) -> requests.Response:
+        """One control request; the machine asserts on its status."""
+        return requests.request(method, f"{self.url}{path}", json=body, timeout=30)
+
+    def client(self) -> Any:
+        return server_client(self.url)
+
+
+@functools.cache
+def server_client(url: str) -> Any:
+    return boto3.client(
+        "snow-device-management",
+        region_name="us-east-1",
+        endpoint_url=url,
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+        config=Config(retries={"total_max_attempts": 1}),
+    )
+
+
+def accepted(response: requests.Response) -> Any:
+    """A control route's 200 answer; bad input must be a 400 {"message"}, never anything else."""
+    assert response.status_code in (200, 400), response.text
+    body = response.json()
+    if response.status_code == 400:
+        assert isinstance(body.get("message"), str)
+        return None
+    return body
+
+
+class FleetOnDisk(RuleBasedStateMachine):
+    """Every operation and control function in random order, and kills; see the comparison rule above."""
+
+    server: Server
+
+    def __init__(self) -> None:
+        super().__init__()
+        server = self.server
+        assert server.control("POST", "/moto-api/reset").ok
+        assert server.control("POST", "/moto-api/state-manager/unset-transition", {"model_name": EXECUTION_MODEL}).ok
+        self.fleet = Fleet(server.client(), [])
+        self.fault_pending: tuple[str, str] | None = None
+        self.now: float | None = None
+
+    @initialize(
+        progression=st.sampled_from(
+            (
+                {"progression": "immediate"},
+                {"progression": "time", "seconds": HOUR},
+                {"progression": "time", "seconds": 2 * HOUR},
+            )
+        ),
+        online=st.lists(st.booleans(), min_size=1, max_size=3),
+    )
+    def start(self, progression: dict[str, Any], online: list[bool]) -> None:
+        body = {"model_name": EXECUTION_MODEL, "transition": progression}
+        assert self.server.control("POST", "/moto-api/state-manager/set-transition", body).ok
+        fleet = [{"device": {"deviceType": "SNC1_HDD"}, "online": each} for each in online]
+        self.fleet.device_ids += accepted(self.server.control("POST", f"{CONTROL}/fleet", fleet))["managedDeviceIds"]
+
+    # The service's operations
+
+    @rule(
+        positions=targets,
+        command=st.sampled_from(("reboot", "unlock")),
+        tags=st.one_of(st.none(), tags),
+        token=st.booleans(),
+    )
+    def create_task(self, positions: list[int], command: str, tags: dict[str, str] | None, token: bool) -> None:
+        device_ids = list(dict.fromkeys(self.fleet.device(position) for position in positions))
+        extra: dict[str, Any] = {"tags": tags} if tags else {}
+        if token:
+            extra["clientToken"] = f"token-{len(self.fleet.task_ids)}"
+        created = self.fleet.client.create_task(targets=device_ids, command={command: {}}, **extra)
+        self.fleet.task_ids.append(created["taskId"])
+        self.fleet.targets[created["taskId"]] = device_ids
+
+    @precondition(lambda self: self.fleet.task_ids)
+    @rule(position=positions)
+    def cancel_task(self, position: int) -> None:
+        answer(lambda: self.fleet.client.cancel_task(taskId=self.fleet.task(position)))
+
+    @precondition(lambda self: self.fault_pending is None)
+    @rule(read=reads(), position=positions)
+    def read_twice(self, read: Read, position: int) -> None:
+        # Reads are pure under these progressions: a repeat answers alike
+        assert self.fleet.read(read) == self.fleet.read(read)
+
+    @rule(
+        position=positions,
+        keys=st.lists(st.sampled_from(("rack", "site", "owner")), max_size=2),
+        tag=tags,
+        task=st.booleans(),
+    )
+    def tag_and_untag(self, position: int, keys: list[str], tag: dict[str, str], task: bool) -> None:
+        client = self.fleet.client
+        if task and self.fleet.task_ids:
+            arn = task_arn(self.fleet.task(position) or "")
+        else:
+            arn = client.describe_device(managedDeviceId=self.fleet.device(position))["managedDeviceArn"]
+        client.tag_resource(resourceArn=arn, tags=tag)
+        if keys:
+            client.untag_resource(resourceArn=arn, tagKeys=keys)
+
+    # The control functions
+
+    @precondition(lambda self: len(self.fleet.device_ids) < MAX_DEVICES)
+    @rule(online=st.booleans())
+    def add_device(self, online: bool) -> None:
+        added = accepted(
+            self.server.control("POST", f"{CONTROL}/devices", {"device": {"deviceType": "SNCBE"}, "online": online})
+        )
+        self.fleet.device_ids.append(added["managedDeviceId"])
+
+    @rule(position=positions, online=st.booleans())
+    def connectivity(self, position: int, online: bool) -> None:
+        body = {"managedDeviceId": self.fleet.device(position), "online": online}
+        assert accepted(self.server.control("POST", f"{CONTROL}/connectivity", body)) is not None
+
+    @rule(hours=st.sampled_from((None, 1, 2, 3)))
+    def execution_timeout(self, hours: int | None) -> None:
+        body = {"seconds": None if hours is None else hours * HOUR}
+        assert accepted(self.server.control("POST", f"{CONTROL}/execution-timeout", body)) is not None
+
+    @rule(drawn=weights, device=maybe_device)
+    def outcome_weights(self, drawn: dict[str, int] | None, device: int | None) -> None:
+        body: dict[str, Any] = {"weights": drawn}
+        if device is not None:
+            body["managedDeviceId"] = self.fleet.device(device)
+        assert accepted(self.server.control("POST", f"{CONTROL}/execution-outcomes", body)) is not None
+
+    @rule(script=scripts, device=positions)
+    def outcome_script(self, script: list[str], device: int) -> None:
+        body = {"script": script, "managedDeviceId": self.fleet.device(device)}
+        assert accepted(self.server.control("POST", f"{CONTROL}/execution-outcomes", body)) is not None
+
+    @rule(enabled=st.booleans(), device=maybe_device)
+    def cancel_race(self, enabled: bool, device: int | None) -> None:
+        body: dict[str, Any] = {"enabled": enabled}
+        if device is not None:
+            body["managedDeviceId"] = self.fleet.device(device)
+        assert accepted(self.server.control("POST", f"{CONTROL}/cancel-race", body)) is not None
+
+    @precondition(lambda self: self.fleet.task_ids)
+    @rule(
+        position=positions,
+        device=positions,
+        state=st.sampled_from(("IN_PROGRESS", "SUCCEEDED", "FAILED", "REJECTED", "CANCELED")),
+    )
+    def advance_execution(self, position: int, device: int, state: str) -> None:
+        task_id = self.fleet.task(position) or ""
+        targets = self.fleet.targets[task_id]
+        body = {"taskId": task_id, "managedDeviceId": targets[device % len(targets)], "state": state}
+        accepted(self.server.control("POST", f"{CONTROL}/advance-execution", body))
+
+    @rule(value=st.integers(0, 2**16))
+    def seed(self, value: int) -> None:
+        assert self.server.control("POST", f"/moto-api/seed?a={value}").ok
+
+    @rule(hours=st.sampled_from((1, 2, 3, 24)))
+    def advance_clock(self, hours: int) -> None:
+        before = self.fleet_time()
+        now = accepted(self.server.control("POST", f"{CONTROL}/clock", {"advanceSeconds": hours * HOUR}))["now"]
+        assert now >= before + hours * HOUR
+
+    @precondition(lambda self: self.fault_pending is None)
+    @rule(fault=st.sampled_from(FAULTS))
+    def inject_fault(self, fault: tuple[str, str]) -> None:
+        operation, error = fault
+        body = {"operation": operation, "error": error, "count": 1}
+        assert accepted(self.server.control("POST", f"{CONTROL}/faults", body)) is not None
+        self.fault_pending = fault
+
+    @precondition(lambda self: self.fault_pending is not None)
+    @rule()
+    def meet_the_fault(self) -> None:
+        operation, error = self.fault_pending or ("", "")
+        with refused(error, FAULT_STATUS[error]):
+            self.call(operation)
+        self.fault_pending = None
+        self.call(operation)
+
+    def call(self, operation: str) -> None:
+        client = self.fleet.client
+        if operation == "ListDevices":
+            client.list_devices()
+        else:
+            client.describe_task(taskId=self.fleet.task(0) or "st-fictnotask00000")
+
+    # The kill, and what must survive it
+
+    def fleet_time(self) -> float:
+        return float(accepted(self.server.control("GET", f"{CONTROL}/clock"))["now"])
+
+    def transition(self) -> Any:
+        return self.server.control("GET", f"/moto-api/state-manager/get-transition?model_name={EXECUTION_MODEL}").json()
+
+    @precondition(lambda self: self.fault_pending is None)
+    @rule()
+    def kill_and_restart(self) -> None:
+        before, transition, now = self.fleet.snapshot(), self.transition(), self.fleet_time()
+        started = time.time()
+        self.server.kill_and_restart()
+        self.fleet.client = self.server.client()
+
+        assert self.fleet.snapshot() == before
+        assert self.transition() == transition
+        assert now <= self.fleet_time() <= now + (time.time() - started) + 1
+
+    def teardown(self) -> None:
+        # Every example ends with a kill: each run of the machine proves its state survives one
+        if self.fault_pending is not None:
+            self.meet_the_fault()
+        self.kill_and_restart()
+
+
+@pytest.mark.own_server
+def test_every_acknowledged_change_survives_a_kill_of_a_server_with_state(tmp_path: Path) -> None:
+    server = Server(tmp_path / "state.db")
+    try:
+        FleetOnDisk.server = server
+        run_state_machine_as_test(FleetOnDisk, settings=STATEFUL)
+    finally:
+        server.process.stop()
