@@ -42,6 +42,8 @@ from typing import Any
 from urllib.error import HTTPError, URLError
 from urllib.parse import urlsplit
 
+from botocore.model import StringShape
+
 from . import _moto, exceptions
 from ._identity import is_account_id, is_served_region
 from ._shapes import SERVICE_MODEL, SERVICE_NAME, _describe
@@ -80,7 +82,17 @@ MAX_FAULT_MESSAGE = 1024
 MAX_DEVICES_PER_REQUEST = 1000
 # Calls a fault may fail: more than any test makes, and a number every client reads exactly
 MAX_FAULT_COUNT = 10**6
-_EXECUTION_STATES = tuple(SERVICE_MODEL.shape_for("ExecutionState").enum)
+
+
+def _enum_of(shape_name: str) -> tuple[str, ...]:
+    """The values of one of the model's string enums."""
+    shape = SERVICE_MODEL.shape_for(shape_name)
+    if not isinstance(shape, StringShape):
+        raise TypeError(f"the service model's {shape_name} is a {shape.type_name}, not a string enum")
+    return tuple(shape.enum)
+
+
+_EXECUTION_STATES = _enum_of("ExecutionState")
 _DOCUMENTED_ERRORS = {
     name: tuple(shape.name for shape in SERVICE_MODEL.operation_model(name).error_shapes)
     for name in SERVICE_MODEL.operation_names
@@ -104,11 +116,12 @@ def backend_for(account_id: Any, region_name: Any) -> SnowDeviceManagementBacken
     """The backend of a checked account and region; one that is refused creates nothing."""
     account_id, region_name = _identity(account_id, region_name)
     try:
-        return snowdevicemanagement_backends[account_id][region_name]
+        backend: SnowDeviceManagementBackend = snowdevicemanagement_backends[account_id][region_name]
     except KeyError:
         raise ValidationException(
             f"region must be a region this service serves, not {_describe(region_name)}"
         ) from None
+    return backend
 
 
 def _add_device_in_process(
@@ -150,7 +163,7 @@ def _fleet_entry(entry: Any, where: str) -> _Entry:
 
 def _online(entry: dict[str, Any]) -> bool:
     """Whether a fleet entry's device starts online (`"online": false` beside `"device"` says not)."""
-    return entry.get("online", True)
+    return entry.get("online", True) is not False
 
 
 def _fleet_entries(fleet: Any) -> list[_Entry]:
@@ -193,7 +206,7 @@ def read_fleet(fleet: str | Path) -> Any:
     """The entries of a fleet file, or of a packaged fleet by name, as JSON (not yet checked)."""
     path = Path(fleet)
     if not path.exists() and path.suffix == "" and path.name == str(fleet):
-        packaged = resources.files(__package__).joinpath("fleets", f"{fleet}.json")
+        packaged = resources.files(__package__).joinpath("fleets").joinpath(f"{fleet}.json")
         if not packaged.is_file():
             raise ValidationException(f"no fleet file or packaged fleet named {fleet!r}")
         text = packaged.read_text(encoding="utf-8")

@@ -25,7 +25,9 @@ from importlib.metadata import version
 from types import ModuleType
 from typing import Any
 
-from moto.core import DEFAULT_ACCOUNT_ID
+# moto's documented name; moto.core re-exports it without `as`, which mypy --strict reads as private
+from moto.core import DEFAULT_ACCOUNT_ID  # type: ignore[attr-defined]
+from moto.core.responses import BaseResponse
 
 SUPPORTED_MOTO = ">=5.1.2,<6"
 MOTO_VERSION = version("moto")
@@ -314,7 +316,7 @@ def _server_request_factory() -> Callable[[dict[str, Any]], Any]:
         """Flask's Request, its `url` as it arrived: decoded, an ARN's %2F would not replay."""
 
         @property
-        def url(self) -> str:  # type: ignore[override]
+        def url(self) -> str:
             raw = self.environ.get("RAW_URI", "")
             return f"{self.host_url.rstrip('/')}{raw}" if raw.startswith("/") else raw or super().url
 
@@ -380,13 +382,9 @@ _invalid_client_token = _require(
 partition_of: Callable[[str], str] = _require(
     "moto.utilities.utils.get_partition", lambda: _attribute("moto.utilities.utils", "get_partition")
 )
-_base_response = _require(
+_require(
     "BaseResponse._authenticate_and_authorize_normal_action",
-    lambda: _has(
-        _attribute("moto.core.responses", "BaseResponse"),
-        "_authenticate_and_authorize_normal_action",
-        "get_current_account",
-    ),
+    lambda: _has(BaseResponse, "_authenticate_and_authorize_normal_action", "get_current_account"),
 )
 
 
@@ -395,7 +393,7 @@ def iam_enforced() -> bool:
     return _authenticator.request_count >= _settings.INITIAL_NO_AUTH_ACTION_COUNT  # type: ignore[no-any-return]
 
 
-class ServiceResponse(_base_response):  # type: ignore[misc, valid-type]
+class ServiceResponse(BaseResponse):
     """moto's BaseResponse, fed a request the way its IAM check reads one.
 
     moto's check signs `method`, `raw_path` (5.2.4 - 5.2.5; `uri`'s path in 5.1.2 - 5.2.3) plus

@@ -33,7 +33,7 @@ import signal
 import subprocess
 import sys
 import tempfile
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from typing import IO, TYPE_CHECKING, Any
 
 import pytest
@@ -135,11 +135,24 @@ def sdm_client() -> Iterator["SnowDeviceManagementClient"]:
             _forget_progression()
 
 
-try:
-    # pytest-asyncio's strict mode (its default) runs only the async fixtures it marked itself
-    from pytest_asyncio import fixture as _async_fixture
-except ImportError:
-    _async_fixture = pytest.fixture  # type: ignore[assignment, unused-ignore]
+_AsyncFixtureDecorator = Callable[[Callable[[], AsyncIterator[Any]]], object]
+
+
+def _async_fixture_decorator() -> _AsyncFixtureDecorator:
+    """pytest-asyncio's fixture decorator where it is installed, else pytest's.
+
+    pytest-asyncio's strict mode (its default) runs only the async fixtures it marked itself. Typed
+    here, as pytest-asyncio may be absent where types are checked (its decorator is then unknown).
+    """
+    try:
+        import pytest_asyncio
+    except ImportError:
+        return pytest.fixture
+    decorator: _AsyncFixtureDecorator = pytest_asyncio.fixture
+    return decorator
+
+
+_async_fixture = _async_fixture_decorator()
 
 
 @_async_fixture

@@ -194,7 +194,7 @@ class SnowDeviceManagementResponse(ServiceResponse):
             found = self.region_from_useragent_regex.search(request.headers.get("User-Agent", ""))
         if found is not None:
             return found.group(1)
-        scope = request.headers.get("Authorization", "").split(",")[0].split("/")
+        scope: list[str] = request.headers.get("Authorization", "").split(",")[0].split("/")
         if len(scope) > 2 and "AWS4" in scope[0]:
             return scope[2]
         return self.default_region
@@ -375,10 +375,11 @@ def _backend(account_id: str, region_name: str) -> SnowDeviceManagementBackend:
     # The backend of a known account and region, without BackendDict's per-lookup locking
     account = dict.get(snowdevicemanagement_backends, account_id)
     if account is not None:
-        backend = dict.get(account, region_name)
+        backend: SnowDeviceManagementBackend | None = dict.get(account, region_name)
         if backend is not None:
             return backend
-    return snowdevicemanagement_backends[account_id][region_name]
+    made: SnowDeviceManagementBackend = snowdevicemanagement_backends[account_id][region_name]
+    return made
 
 
 # A SigV4 Authorization header: moto's check reads the credential scope's key, date, region and service
@@ -400,9 +401,8 @@ def _raw_path(request: Any, path: str) -> str:
 
 
 def _body(request: Any) -> bytes | str | None:
-    if hasattr(request, "get_data"):
-        return request.get_data()
-    return request.body
+    body: bytes | str | None = request.get_data() if hasattr(request, "get_data") else request.body
+    return body
 
 
 _HANDLERS = {name: camelcase_to_underscores(name) for name in OPERATIONS}
