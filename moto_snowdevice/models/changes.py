@@ -28,7 +28,7 @@ class ChangeFeed:
     def __init__(self) -> None:
         self.listener: ChangeListener | None = None
 
-    def report(self, backend: "SnowDeviceManagementBackend", resource: Any) -> None:
+    def report(self, backend: SnowDeviceManagementBackend, resource: Any) -> None:
         listener = self.listener
         if listener is not None:
             listener(backend, resource)

@@ -6,6 +6,7 @@ from .._moto import mock_random
 from ..exceptions import SnowDeviceManagementError
 from .core import BackendCore
 
+
 class Fault:
     """A documented error an operation answers on demand: for the next `count` calls, or by chance."""
 
@@ -35,7 +36,7 @@ class Fault:
 class FaultBackend(BackendCore):
     """A backend's injected faults."""
 
-    def inject_fault(self, fault: "Fault") -> None:
+    def inject_fault(self, fault: Fault) -> None:
         self.faults.setdefault(fault.operation, []).append(fault)
 
     def clear_faults(self, operation: str | None = None) -> None:

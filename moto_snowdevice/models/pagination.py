@@ -8,6 +8,7 @@ from typing import Any
 
 from ..exceptions import ValidationException
 
+
 class _Pages:
     """Opaque page tokens: a position in a stable order, bound to the listing that issued it."""
 

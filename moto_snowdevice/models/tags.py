@@ -23,7 +23,7 @@ _ARN = re.compile(
 class TagBackend(BackendCore):
     """A backend's tagging operations."""
 
-    def _resource(self, resource_arn: str) -> "Task | ManagedDevice":
+    def _resource(self, resource_arn: str) -> Task | ManagedDevice:
         match = _ARN.fullmatch(resource_arn)
         if match is None:
             raise ValidationException(f"Invalid resourceArn: {resource_arn}")

@@ -16,99 +16,21 @@ from ..exceptions import ResourceNotFoundException, ValidationException
 from .changes import Kept
 from .core import BackendCore, _new_id
 from .devices import ManagedDevice
+from .executions import Execution
 from .pagination import paginate, paginate_positions
 from .states import (
     CANCELED,
     EXECUTION_TRANSITIONS,
-    FINAL_EXECUTION_STATES,
     IN_PROGRESS,
     QUEUED,
     RUNS_ON_DEVICE,
-    SUCCEEDED,
     TASK_CANCELED,
     TASK_COMPLETED,
     TASK_IN_PROGRESS,
-    TIMED_OUT,
 )
 
 if TYPE_CHECKING:
     from . import SnowDeviceManagementBackend
-
-class Execution(Kept, BaseModel):
-    """The work of one task on one of its target devices; its device's catch-up and polls move it on."""
-
-    def __init__(self, task: "Task", device: ManagedDevice, execution_id: str, now: float):
-        self.task = task
-        self.device = device
-        self.managed_device_id = device.managed_device_id
-        self.execution_id = execution_id
-        self.state = QUEUED
-        self.started_at: float | None = None
-        self.last_updated_at = now
-
-    def _report(self) -> None:
-        # An execution is saved in its task's row
-        task = self.__dict__.get("task")
-        if task is not None:
-            task._report()
-
-    def resume(self, saved: dict[str, Any]) -> None:
-        """Take up the state `saved()` gave, as a freshly restored execution (see Task.restore)."""
-        self.state = saved["state"]
-        self.started_at = saved.get("startedAt")
-        self.last_updated_at = saved["lastUpdatedAt"]
-        if self.state == IN_PROGRESS:
-            if self.device.running is not None:
-                raise ValidationException(f"managed device {self.managed_device_id} runs two executions at once")
-            self.device.running = self
-
-    def saved(self) -> dict[str, Any]:
-        return {
-            "managedDeviceId": self.managed_device_id,
-            "state": self.state,
-            "startedAt": self.started_at,
-            "lastUpdatedAt": self.last_updated_at,
-        }
-
-    @property
-    def finished(self) -> bool:
-        return self.state in FINAL_EXECUTION_STATES
-
-    def time_out(self, limit: float) -> None:
-        # At its deadline, unless it changed later than that (the timeout was set after the change)
-        self.move_to(TIMED_OUT, max(self.task.created_at + limit, self.last_updated_at))
-
-    def move_to(self, state: str, now: float) -> None:
-        """Enter `state`, with its effects on the task and the device."""
-        before = self.state
-        device = self.device
-        if before == QUEUED and state in RUNS_ON_DEVICE:
-            self.started_at = now
-            if self.task.command_name == "unlock":
-                device.touch(now, deviceState="UNLOCKING")
-        self.state = state
-        self.last_updated_at = now
-        if state == IN_PROGRESS:
-            device.running = self
-            device.touch(now)
-        else:
-            if device.running is self:
-                device.running = None
-            # Work that never started (canceled, rejected, timed out in the queue) leaves the device alone
-            if state in RUNS_ON_DEVICE or before == IN_PROGRESS:
-                self._finish_on_device(state, now)
-            self.task.execution_ended(now)
-        self.task.last_updated_at = max(now, self.task.last_updated_at)
-
-    def _finish_on_device(self, state: str, now: float) -> None:
-        command = self.task.command_name
-        device = self.device
-        if command == "unlock":
-            device.touch(now, deviceState="UNLOCKED" if state == SUCCEEDED else "LOCKED")
-        elif command == "reboot" and state == SUCCEEDED:
-            device.touch(now, lastReachedOutAt=now)
-        else:
-            device.touch(now)
 
 class Task(Kept, BaseModel):
     """A command sent to one or more managed devices."""
@@ -120,7 +42,7 @@ class Task(Kept, BaseModel):
 
     def __init__(
         self,
-        backend: "SnowDeviceManagementBackend",
+        backend: SnowDeviceManagementBackend,
         devices: list[ManagedDevice],
         command: dict[str, Any],
         description: str | None,
@@ -131,7 +53,7 @@ class Task(Kept, BaseModel):
             execution.device.enqueue(execution, now)
 
     @classmethod
-    def restore(cls, backend: "SnowDeviceManagementBackend", saved: dict[str, Any]) -> "Task":
+    def restore(cls, backend: SnowDeviceManagementBackend, saved: dict[str, Any]) -> Task:
         """The task as `saved()` gave it, queued again on its devices, drawing no ID."""
         task = cast("Task", cls.__new__(cls))
         devices = [backend.get_device(execution["managedDeviceId"]) for execution in saved["executions"]]
@@ -141,7 +63,7 @@ class Task(Kept, BaseModel):
         task.canceled = saved["canceled"]
         if saved.get("clientToken"):
             task.client_token = (saved["clientToken"], saved["fingerprint"])
-        for execution, saved_execution in zip(task.executions, saved["executions"]):
+        for execution, saved_execution in zip(task.executions, saved["executions"], strict=True):
             # Back in its queue as it was: the device keeps the pace it was saved with
             execution.device.queue.append(execution)
             execution.resume(saved_execution)
@@ -166,7 +88,7 @@ class Task(Kept, BaseModel):
 
     def _set_up(
         self,
-        backend: "SnowDeviceManagementBackend",
+        backend: SnowDeviceManagementBackend,
         task_id: str,
         devices: list[ManagedDevice],
         command: dict[str, Any],
@@ -204,7 +126,7 @@ class Task(Kept, BaseModel):
     def command(self) -> dict[str, Any]:
         return {self.command_name: {}}
 
-    def execution_on(self, managed_device_id: str) -> "Execution | None":
+    def execution_on(self, managed_device_id: str) -> Execution | None:
         return next(
             (execution for execution in self.executions if execution.managed_device_id == managed_device_id),
             None,
@@ -369,7 +291,8 @@ class TaskBackend(BackendCore):
     def list_executions(
         self, task_id: str, state: str | None, max_results: int | None, next_token: str | None
     ) -> tuple[list[Execution], str | None]:
-        """A page of a task's executions, chosen by the state they are in as the call arrives; then their work is reported."""
+        """A page of a task's executions, chosen by the state they are in as the call arrives; then their work is
+        reported."""
         task = self.get_task(task_id)
         now = self._now()
         self.catch_up([execution.device for execution in task.executions], now)

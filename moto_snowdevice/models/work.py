@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from .._checks import check_execution_transition
 from .._moto import check_transitions_of, state_manager
@@ -58,7 +58,7 @@ def execution_transition() -> dict[str, Any]:
         return dict(DEFAULT_EXECUTION_TRANSITION)
 
 
-def chance(execution: "Execution", draw: str) -> float:
+def chance(execution: Execution, draw: str) -> float:
     """A number in [0, 1) fixed by the execution's identity: the same whoever looks, in whatever order."""
     task = execution.task
     key = f"{task.backend.account_id}|{task.backend.region_name}|{task.task_id}|{execution.managed_device_id}|{draw}"
@@ -81,16 +81,16 @@ def pick(weights: dict[str, float], point: float) -> str | None:
 class DeviceWork:
     """A managed device's queue of work and its pace through it (the part of ManagedDevice that works)."""
 
-    backend: "SnowDeviceManagementBackend"
-    queue: "deque[Execution]"
-    running: "Execution | None"
+    backend: SnowDeviceManagementBackend
+    queue: deque[Execution]
+    running: Execution | None
     online: bool
     polls: int
     paced_from: float
     outcome_weights: dict[str, float] | None
     outcome_script: tuple[str, ...] | None
 
-    def head(self) -> "Execution | None":
+    def head(self) -> Execution | None:
         """The oldest execution still waiting for this device (a read: the queue is left as it is)."""
         for execution in self.queue:
             if execution.state == QUEUED:
@@ -100,7 +100,7 @@ class DeviceWork:
     def has_work(self) -> bool:
         return self.running is not None or self.head() is not None
 
-    def enqueue(self, execution: "Execution", now: float) -> None:
+    def enqueue(self, execution: Execution, now: float) -> None:
         if not self.has_work():
             # An idle device starts its pace when work arrives
             self.paced_from = now
@@ -162,22 +162,22 @@ class DeviceWork:
         self.outcome_script = script[1:] or None
         return script[0]
 
-    def _start_of(self, execution: "Execution") -> str:
+    def _start_of(self, execution: Execution) -> str:
         # REJECTED work never starts: a scripted REJECTED, else REJECTED's share of the weights
         scripted = self._next_scripted((REJECTED,))
         if scripted is not None:
             return scripted
-        weights = self.backend.outcome_weights_for(self)
+        weights = self.backend.outcome_weights_for(cast("ManagedDevice", self))
         rejected = weights.get(REJECTED, 0)
         if rejected <= 0:
             return IN_PROGRESS
         return REJECTED if chance(execution, "start") * sum(weights.values()) < rejected else IN_PROGRESS
 
-    def _end_of(self, execution: "Execution") -> str:
+    def _end_of(self, execution: Execution) -> str:
         scripted = self._next_scripted(ENDS)
         if scripted is not None:
             return scripted
-        weights = self.backend.outcome_weights_for(self)
+        weights = self.backend.outcome_weights_for(cast("ManagedDevice", self))
         ends = {state: weights.get(state, 0) for state in ENDS}
         return pick(ends, chance(execution, "end")) or SUCCEEDED
 
@@ -209,7 +209,10 @@ class DeviceWork:
 
 
 class FleetConditions(BackendCore):
-    """A backend's field conditions (execution timeout, outcome weights and scripts, the cancel race) and its reads of work."""
+    """A backend's field conditions (execution timeout, outcome weights and scripts, the cancel race).
+
+    And its reads of work: `catch_up` and `observe`, the two named steps every call takes before it answers.
+    """
 
     def catch_up(self, devices: Iterable[ManagedDevice], now: float) -> None:
         """The devices do the work that fell due by `now`: what every call does before it reads or changes work."""
