@@ -9,6 +9,7 @@ __version__ = "0.2.0.dev0"
 
 # First: stops the import, naming the installed moto and the supported range, if moto lacks an internal
 from . import _moto  # noqa: F401
+from ._clock import advance_clock, fleet_time
 from ._control import (
     ControlRequestError,
     add_device,
@@ -29,9 +30,11 @@ __all__ = [
     "ControlRequestError",
     "ResponseMismatch",
     "add_device",
+    "advance_clock",
     "advance_execution",
     "check_responses",
     "clear_faults",
+    "fleet_time",
     "inject_fault",
     "load_fleet",
     "register",

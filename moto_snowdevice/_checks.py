@@ -9,8 +9,8 @@ from collections.abc import Mapping
 from typing import Any, NoReturn
 
 from ._shapes import SERVICE_MODEL, InvalidInput, _describe, compile_check, refuse_unknown_members
+from ._states import OUTCOME_STATES
 from .exceptions import ValidationException
-from .models.states import OUTCOME_STATES
 
 # Upper bounds where the service model is silent, so that every number stays finite and every timestamp
 # one that boto3 and the JavaScript SDK can read: the latest timestamp is 9999-12-31T23:59:59Z

@@ -18,7 +18,7 @@ from typing import Any
 
 from . import _moto
 from ._checks import check_advance_seconds
-from ._control import API_PREFIX, DEFAULT_REGION, _endpoint_for, _json_body, call_control_route
+from ._control import API_PREFIX, DEFAULT_REGION, OTHER_ENDPOINTS, _endpoint_for, _json_body, call_control_route
 from .exceptions import SnowDeviceManagementError, ValidationException
 from .models import snowdevicemanagement_backends
 from .responses import REQUEST_ID_HEADER, new_request_id
@@ -79,3 +79,4 @@ def clock_route(request: Any, full_url: str, headers: Any) -> tuple[int, dict[st
 
 
 ROUTES = {f"{{0}}{CLOCK_ROUTE}$": clock_route}
+OTHER_ENDPOINTS.append("clock")

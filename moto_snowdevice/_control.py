@@ -55,6 +55,7 @@ from .models import (
     SnowDeviceManagementBackend,
     check_device_document,
     check_execution_timeout,
+    check_outcome_script,
     check_outcome_weights,
     snowdevicemanagement_backends,
 )
@@ -337,20 +338,39 @@ def _set_execution_timeout_in_process(
         backend.set_execution_timeout(limit)
 
 
+class _Unset:
+    """The type of UNSET: `set_execution_outcomes` given no weights (None means "remove them")."""
+
+
+UNSET = _Unset()
+
+
 def _set_execution_outcomes_in_process(
-    weights: Mapping[str, float] | None,
+    weights: Any = UNSET,
     *,
+    script: Any = None,
     managed_device_id: str | None = None,
     account_id: str | None = None,
     region_name: str | None = None,
 ) -> None:
-    """`set_execution_outcomes` in this process's own backends."""
-    checked = check_outcome_weights(weights)
+    """`set_execution_outcomes` in this process's own backends: both values checked before either applies."""
+    if weights is UNSET and script is None:
+        raise ValidationException("weights or script is required")
     if managed_device_id is not None and not isinstance(managed_device_id, str):
         raise ValidationException("managedDeviceId must be a string")
+    checked_weights = None if weights is UNSET else check_outcome_weights(weights)
+    checked_script = check_outcome_script(script)
+    if script is not None and managed_device_id is None:
+        raise ValidationException("managedDeviceId is required with a script: a script is one device's")
     backend = backend_for(account_id, region_name)
     with backend.lock:
-        backend.set_outcome_weights(checked, managed_device_id)
+        if managed_device_id is not None:
+            # A script or weights for an unknown device refuse before either changes anything
+            backend.known_device(managed_device_id)
+        if weights is not UNSET:
+            backend.set_outcome_weights(checked_weights, managed_device_id)
+        if script is not None and managed_device_id is not None:
+            backend.set_outcome_script(checked_script, managed_device_id)
 
 
 # Where a helper acts: this process, or the server or proxy its clients go to
@@ -618,31 +638,36 @@ def set_execution_timeout(
 
 
 def set_execution_outcomes(
-    weights: Mapping[str, float] | None,
+    weights: Mapping[str, float] | None | _Unset = UNSET,
     *,
+    script: list[str] | None = None,
     managed_device_id: str | None = None,
     account_id: str | None = None,
     region_name: str | None = None,
     endpoint_url: str | None = None,
 ) -> None:
-    """Make the progression end executions by weight, e.g. {"SUCCEEDED": 9, "FAILED": 1}.
+    """Make the progression end executions by weight, e.g. {"SUCCEEDED": 9, "FAILED": 1}, or by a script.
 
     `weights` maps some of SUCCEEDED, FAILED, REJECTED, TIMED_OUT to non-negative numbers; each end is
-    drawn from moto's seedable random source (`/moto-api/seed`). REJECTED work never starts; FAILED and
-    TIMED_OUT end after IN_PROGRESS with the command's failure effects. For one device with
-    `managed_device_id` (it wins over the account and region's setting); None removes the setting.
+    drawn with moto's seed (`/moto-api/seed`) for that execution, whoever reads it first. REJECTED work
+    never starts; FAILED and TIMED_OUT end after IN_PROGRESS with the command's failure effects. For one
+    device with `managed_device_id` (it wins over the account and region's setting); None removes the
+    setting. `script=["FAILED", "SUCCEEDED"]` with `managed_device_id` says exactly how that device's next
+    executions end, in order; once it is used up the weights (or SUCCEEDED) apply again; [] removes it.
     """
     endpoint = _endpoint_for(endpoint_url)
     if endpoint is None:
         _set_execution_outcomes_in_process(
-            weights, managed_device_id=managed_device_id, account_id=account_id, region_name=region_name
+            weights, script=script, managed_device_id=managed_device_id, account_id=account_id, region_name=region_name
         )
         return
-    sent = None if weights is None else dict(weights)
+    sent: dict[str, Any] = {}
+    if not isinstance(weights, _Unset):
+        sent["weights"] = None if weights is None else dict(weights)
+    if script is not None:
+        sent["script"] = list(script)
     _route(
-        endpoint,
-        "execution-outcomes",
-        _body_for(account_id, region_name, weights=sent, managedDeviceId=managed_device_id),
+        endpoint, "execution-outcomes", _body_for(account_id, region_name, managedDeviceId=managed_device_id, **sent)
     )
 
 
@@ -784,15 +809,19 @@ def _post_execution_timeout(body: Any) -> dict[str, Any]:
 
 def _post_execution_outcomes(body: Any) -> dict[str, Any]:
     body = _object(body)
-    if "weights" not in body:
-        raise ValidationException("weights is required: an object of states and numbers, or null to remove")
+    if "weights" not in body and "script" not in body:
+        raise ValidationException(
+            "weights or script is required: an object of states and numbers (null removes it), "
+            "or a list of ends for one managedDeviceId"
+        )
     _set_execution_outcomes_in_process(
-        body["weights"],
+        body.get("weights", UNSET),
+        script=body.get("script"),
         managed_device_id=body.get("managedDeviceId"),
         account_id=body.get("accountId"),
         region_name=body.get("region"),
     )
-    answer = {"weights": body["weights"]}
+    answer = {key: body[key] for key in ("weights", "script") if key in body}
     if body.get("managedDeviceId") is not None:
         answer["managedDeviceId"] = body["managedDeviceId"]
     return answer
@@ -817,9 +846,13 @@ def _endpoint(
     return handle
 
 
+# Endpoints under the prefix that other modules serve (the fleet clock), for the 404's list
+OTHER_ENDPOINTS: list[str] = []
+
+
 def _unknown_endpoint(request: Any, full_url: str, headers: Any) -> tuple[int, dict[str, str], str]:
     """Any other path under the prefix: a JSON 404 naming the endpoints there are, not moto's page."""
-    known = ", ".join(route.split("/")[-1].rstrip("$") for route in ROUTES)
+    known = ", ".join([*(route.split("/")[-1].rstrip("$") for route in ROUTES), *OTHER_ENDPOINTS])
     path = urlsplit(full_url).path
     message = f"No endpoint at {request.method} {path}; {API_PREFIX}/ has {known}"
     return (

@@ -43,8 +43,8 @@ from urllib.parse import quote
 
 from . import models
 from ._checks import MAX_TIMESTAMP, check_execution_transition
-from ._moto import state_manager
 from ._identity import is_account_id, is_loadable_region
+from ._moto import state_manager
 from ._shapes import SERVICE_MODEL, InvalidInput, compile_check
 from .exceptions import SnowDeviceManagementError
 from .models import (

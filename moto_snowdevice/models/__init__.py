@@ -18,10 +18,7 @@ from .._checks import (
 from .._identity import served_regions
 from .._moto import file_models_under
 from .._shapes import SERVICE_NAME
-from .core import FleetBackends, arn_prefix
-from .devices import EC2_INSTANCE, DeviceBackend, ManagedDevice
-from .faults import Fault, FaultBackend
-from .states import (
+from .._states import (
     EXECUTION_TRANSITIONS,
     FINAL_EXECUTION_STATES,
     IN_PROGRESS,
@@ -30,6 +27,9 @@ from .states import (
     TASK_COMPLETED,
     TASK_IN_PROGRESS,
 )
+from .core import FleetBackends, arn_prefix
+from .devices import EC2_INSTANCE, DeviceBackend, ManagedDevice
+from .faults import Fault, FaultBackend
 from .tags import TagBackend
 from .tasks import Execution, Task, TaskBackend
 from .work import EXECUTION_MODEL, FleetConditions

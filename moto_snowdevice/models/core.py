@@ -20,9 +20,9 @@ from moto.utilities.tagging_service import TaggingService
 
 from .._moto import mock_random, partition_of
 from .._shapes import SERVICE_NAME
+from .._states import TASK_CANCELED, TASK_COMPLETED, TASK_IN_PROGRESS
 from ..exceptions import ResourceNotFoundException, ValidationException
 from .changes import ChangeFeed
-from .states import TASK_CANCELED, TASK_COMPLETED, TASK_IN_PROGRESS
 
 if TYPE_CHECKING:
     from .devices import ManagedDevice

@@ -6,10 +6,10 @@ from typing import TYPE_CHECKING, Any
 
 from moto.core.common_models import BaseModel
 
+from .._states import FINAL_EXECUTION_STATES, IN_PROGRESS, QUEUED, RUNS_ON_DEVICE, SUCCEEDED, TIMED_OUT
 from ..exceptions import ValidationException
 from .changes import Kept
 from .devices import ManagedDevice
-from .states import FINAL_EXECUTION_STATES, IN_PROGRESS, QUEUED, RUNS_ON_DEVICE, SUCCEEDED, TIMED_OUT
 
 if TYPE_CHECKING:
     from .tasks import Task

@@ -12,13 +12,7 @@ from typing import TYPE_CHECKING, Any, cast
 from moto.core.common_models import BaseModel
 
 from .._checks import check_tags
-from ..exceptions import ResourceNotFoundException, ValidationException
-from .changes import Kept
-from .core import BackendCore, _new_id
-from .devices import ManagedDevice
-from .executions import Execution
-from .pagination import paginate, paginate_positions
-from .states import (
+from .._states import (
     CANCELED,
     EXECUTION_TRANSITIONS,
     IN_PROGRESS,
@@ -28,6 +22,12 @@ from .states import (
     TASK_COMPLETED,
     TASK_IN_PROGRESS,
 )
+from ..exceptions import ResourceNotFoundException, ValidationException
+from .changes import Kept
+from .core import BackendCore, _new_id
+from .devices import ManagedDevice
+from .executions import Execution
+from .pagination import paginate, paginate_positions
 
 if TYPE_CHECKING:
     from . import SnowDeviceManagementBackend

@@ -23,9 +23,9 @@ from typing import TYPE_CHECKING, Any, cast
 
 from .._checks import check_execution_transition
 from .._moto import check_transitions_of, state_manager
+from .._states import FAILED, IN_PROGRESS, QUEUED, REJECTED, SUCCEEDED, TIMED_OUT
 from ..exceptions import ValidationException
 from .core import BackendCore
-from .states import FAILED, IN_PROGRESS, QUEUED, REJECTED, SUCCEEDED, TIMED_OUT
 
 if TYPE_CHECKING:
     from collections import deque
@@ -121,9 +121,21 @@ class DeviceWork:
                     self.paced_from += period
                     self.step(self.paced_from)
             elif config["progression"] == "immediate":
-                while self.step(now):
+                while self.step(self._as_soon_as_possible(now)):
                     pass
         self.expire(now)
+
+    def _as_soon_as_possible(self, now: float) -> float:
+        """When the next step happens under the immediate progression: as soon as the work is there.
+
+        That is when the work entered its current state, or when the device's pace last began (it came
+        back online, or a change was reported), never later than `now`: whenever a read catches up, the
+        step is stamped alike.
+        """
+        work = self.running or self.head()
+        if work is None:
+            return now
+        return min(now, max(self.paced_from, work.last_updated_at))
 
     def poll(self, now: float) -> None:
         """A call reported this device's unfinished work: under the manual progression, count it toward a step."""
