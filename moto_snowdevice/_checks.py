@@ -50,6 +50,7 @@ _INSTANCE_SHAPE = SERVICE_MODEL.shape_for("InstanceSummaryList").member.members[
 
 _check_instances = compile_check(_INSTANCE_SHAPE, strict=True)
 
+
 def check_tags(tags: dict[str, str], existing: dict[str, str] | None = None, field: str = "tags") -> None:
     """AWS's tagging conventions (the service model states none): raises ValidationException on a breach.
 
@@ -84,9 +85,8 @@ def check_tags(tags: dict[str, str], existing: dict[str, str] | None = None, fie
     if existing:
         total = len(existing.keys() | tags.keys())
         if total > MAX_TAGS:
-            refuse(
-                f"A resource may have at most {MAX_TAGS} tags; with its {len(existing)} tags it would have {total}"
-            )
+            refuse(f"A resource may have at most {MAX_TAGS} tags; with its {len(existing)} tags it would have {total}")
+
 
 def _finite_number(value: Any) -> float | None:
     """The value as a float if it is a finite JSON-style number (not a bool, NaN or infinity)."""
@@ -98,11 +98,13 @@ def _finite_number(value: Any) -> float | None:
         return None
     return number if math.isfinite(number) else None
 
+
 def _whole_number(value: Any, low: int, high: int) -> int | None:
     """The value if it is an integer (not a bool) from `low` to `high`."""
     if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
         return None
     return value
+
 
 def check_execution_timeout(seconds: Any, field: str = "seconds") -> float | None:
     """An execution timeout: a positive number of seconds up to MAX_SECONDS (ten years), or None for never."""
@@ -114,6 +116,7 @@ def check_execution_timeout(seconds: Any, field: str = "seconds") -> float | Non
             f"{field} must be a positive number of seconds up to {MAX_SECONDS}, not {_describe(seconds)}"
         )
     return number
+
 
 def check_outcome_weights(weights: Any, field: str = "weights") -> dict[str, float] | None:
     """Outcome weights: some of OUTCOME_STATES mapped to numbers from 0 to MAX_OUTCOME_WEIGHT, not all zero; or None."""
@@ -139,6 +142,7 @@ def check_outcome_weights(weights: Any, field: str = "weights") -> dict[str, flo
         raise ValidationException(f"{field} must not all be zero")
     return checked
 
+
 def check_outcome_script(script: Any, field: str = "script") -> list[str] | None:
     """A device's scripted outcomes: a list of up to MAX_SCRIPT_LENGTH of OUTCOME_STATES, or None (or []) for none."""
     if script is None:
@@ -153,6 +157,7 @@ def check_outcome_script(script: Any, field: str = "script") -> list[str] | None
             raise ValidationException(f"{field}.{index} must be one of {ends}, not {_describe(entry)}")
     return list(script) or None
 
+
 def check_advance_seconds(seconds: Any, now: float, field: str = "advanceSeconds") -> float:
     """Seconds to move the fleet clock forward: a number from 0, keeping the fleet's time at most MAX_TIMESTAMP."""
     number = _finite_number(seconds)
@@ -162,6 +167,7 @@ def check_advance_seconds(seconds: Any, now: float, field: str = "advanceSeconds
             f"(the fleet's time stays at most {MAX_TIMESTAMP}), not {_describe(seconds)}"
         )
     return number
+
 
 def check_execution_transition(transition: Any) -> dict[str, Any]:
     """A state-manager transition for EXECUTION_MODEL, as the package reads it; ValidationException if not one.
@@ -200,11 +206,13 @@ def check_execution_transition(transition: Any) -> dict[str, Any]:
         return {"progression": progression, "seconds": seconds}
     return {"progression": progression}
 
+
 def _refuse_number(value: Any, field: str, constraint: str) -> NoReturn:
     raise ValidationException(
         f"1 validation error detected: Value '{_describe(value)}' at '{field}' failed to satisfy "
         f"constraint: Member must {constraint}"
     )
+
 
 def _refuse_unrepresentable_numbers(document: Any, field: str) -> None:
     """Refuse NaN, infinities and integers beyond 64 bits anywhere in a document, naming the field.
@@ -223,6 +231,7 @@ def _refuse_unrepresentable_numbers(document: Any, field: str) -> None:
             _refuse_number(value, where, "be a finite number")
         elif isinstance(value, int) and not isinstance(value, bool) and not low <= value <= high:
             _refuse_number(value, where, f"be a number from {low} to {high}")
+
 
 def _refuse_out_of_range(shape: Any, value: Any, field: str) -> None:
     """Refuse a checked value's timestamps outside 1970 to 9999 and integers outside their shape's range."""
@@ -243,6 +252,7 @@ def _refuse_out_of_range(shape: Any, value: Any, field: str) -> None:
         for name, item in value.items():
             _refuse_out_of_range(shape.value, item, f"{field}.{name}")
 
+
 def check_device_document(document: Any) -> dict[str, Any]:
     """The device document, checked against DescribeDevice's output shape plus `instances`."""
     if not isinstance(document, dict):
@@ -256,8 +266,7 @@ def check_device_document(document: Any) -> dict[str, Any]:
         if not isinstance(instances, list):
             raise InvalidInput("device.instances must be a list of Instance structures")
         checked_instances = [
-            _check_instances(instance, f"device.instances.{index}")
-            for index, instance in enumerate(instances, start=1)
+            _check_instances(instance, f"device.instances.{index}") for index, instance in enumerate(instances, start=1)
         ]
     except InvalidInput as invalid:
         raise ValidationException(str(invalid)) from None

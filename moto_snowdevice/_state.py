@@ -88,15 +88,34 @@ _COMMITTED = {
 
 # The keys each saved object has (what `saved()` and `saved_settings()` write); a test checks they match
 SAVED_SETTINGS_KEYS = frozenset({"takesWorkBeforeCancel", "executionTimeout", "outcomeWeights"})
-SAVED_DEVICE_KEYS = frozenset({
-    "device", "takesWorkBeforeCancel", "online", "outcomeWeights", "outcomeScript", "polls", "pacedFrom",
-})
+SAVED_DEVICE_KEYS = frozenset(
+    {
+        "device",
+        "takesWorkBeforeCancel",
+        "online",
+        "outcomeWeights",
+        "outcomeScript",
+        "polls",
+        "pacedFrom",
+    }
+)
 # The fleet's own row (meta key "fleet"): the fleet clock's advance and the progression set for executions
 SAVED_FLEET_KEYS = frozenset({"clockAdvanced", "progression"})
-SAVED_TASK_KEYS = frozenset({
-    "taskId", "command", "description", "tags", "createdAt", "lastUpdatedAt", "completedAt", "canceled",
-    "clientToken", "fingerprint", "executions",
-})
+SAVED_TASK_KEYS = frozenset(
+    {
+        "taskId",
+        "command",
+        "description",
+        "tags",
+        "createdAt",
+        "lastUpdatedAt",
+        "completedAt",
+        "canceled",
+        "clientToken",
+        "fingerprint",
+        "executions",
+    }
+)
 SAVED_EXECUTION_KEYS = frozenset({"managedDeviceId", "state", "startedAt", "lastUpdatedAt"})
 # Keys older files hold that this version knows it may drop: a per-execution poll count no longer used
 _RETIRED_EXECUTION_KEYS = frozenset({"tick"})
@@ -175,7 +194,9 @@ def _checked_field_conditions(saved: dict[str, Any], where: str) -> dict[str, An
     paced_from = saved.get("pacedFrom")
     _expect(
         paced_from is None
-        or isinstance(paced_from, (int, float)) and not isinstance(paced_from, bool) and math.isfinite(paced_from),
+        or isinstance(paced_from, (int, float))
+        and not isinstance(paced_from, bool)
+        and math.isfinite(paced_from),
         f"{where}: pacedFrom",
     )
     conditions = {
@@ -204,8 +225,10 @@ def _checked_task(saved: Any, where: str) -> dict[str, Any]:
     _expect(token is None or isinstance(token, str) and isinstance(fingerprint, str), f"{where}: clientToken")
     executions = saved.get("executions")
     _expect(isinstance(executions, list) and 0 < len(executions) <= _MAX_TARGETS, f"{where}: executions")
-    checked["executions"] = [_checked_execution(execution, f"{where}.executions.{index}")
-                             for index, execution in enumerate(executions, start=1)]
+    checked["executions"] = [
+        _checked_execution(execution, f"{where}.executions.{index}")
+        for index, execution in enumerate(executions, start=1)
+    ]
     return checked
 
 
@@ -267,8 +290,10 @@ class _Loaded:
     def task(self, account_id: Any, region: Any, saved: Any) -> None:
         backend = self.backend(account_id, region)
         task = _checked_task(saved, f"a task of {account_id}/{region}")
-        _expect(all(execution["managedDeviceId"] in backend.devices for execution in task["executions"]),
-                f"task {task['taskId']} names a managed device that is not saved")
+        _expect(
+            all(execution["managedDeviceId"] in backend.devices for execution in task["executions"]),
+            f"task {task['taskId']} names a managed device that is not saved",
+        )
         _expect(_distinct_targets(task), f"task {task['taskId']} has two executions on one managed device")
         backend.restore_task(task)
         self.tasks += 1
@@ -298,8 +323,15 @@ def _layout(connection: sqlite3.Connection) -> dict[str, Any]:
     for (name,) in tables:
         columns = [row[1:] for row in connection.execute(f"PRAGMA table_info({_quoted(name)})")]
         keys = sorted(
-            (unique, origin, partial, tuple(row[2] for row in connection.execute(f"PRAGMA index_info({_quoted(index)})")))
-            for _, index, unique, origin, partial in connection.execute(f"PRAGMA index_list({_quoted(name)})").fetchall()
+            (
+                unique,
+                origin,
+                partial,
+                tuple(row[2] for row in connection.execute(f"PRAGMA index_info({_quoted(index)})")),
+            )
+            for _, index, unique, origin, partial in connection.execute(
+                f"PRAGMA index_list({_quoted(name)})"
+            ).fetchall()
         )
         layout[name] = (columns, keys)
     return layout
@@ -319,8 +351,11 @@ def _check_layout(connection: sqlite3.Connection) -> None:
     found, expected = _layout(connection), _expected_layout()
     differences = [f"no table {name}" for name in expected if name not in found]
     differences += [f"a table {name} this version does not write" for name in found if name not in expected]
-    differences += [f"table {name} has other columns or keys" for name in expected
-                    if name in found and found[name] != expected[name]]
+    differences += [
+        f"table {name} has other columns or keys"
+        for name in expected
+        if name in found and found[name] != expected[name]
+    ]
     _expect(not differences, f"its tables differ from the ones this version writes: {'; '.join(differences)}")
 
 
@@ -349,8 +384,10 @@ def _read_database(path: Path) -> _Loaded:
 def _read_legacy_json(path: Path) -> _Loaded:
     """A format 1 JSON state file (one document of every backend), as backends."""
     data = _strict_json(path.read_bytes())
-    _expect(isinstance(data, dict) and data.get("version") == LEGACY_JSON_VERSION,
-            f"not a version {LEGACY_JSON_VERSION} moto-snowdevice state")
+    _expect(
+        isinstance(data, dict) and data.get("version") == LEGACY_JSON_VERSION,
+        f"not a version {LEGACY_JSON_VERSION} moto-snowdevice state",
+    )
     _expect(isinstance(data.get("backends"), list), "no list of backends")
     loaded = _Loaded()
     for entry in data["backends"]:
@@ -584,7 +621,13 @@ def _restore_device(backend: SnowDeviceManagementBackend, device: ManagedDevice,
     saved = _checked_device(_strict_json(committed), f"managed device {device.managed_device_id}")
     restored = ManagedDevice.restore(backend, saved)
     fields = (
-        "document", "instances", "takes_work_before_cancel", "online", "outcome_weights", "outcome_script", "polls",
+        "document",
+        "instances",
+        "takes_work_before_cancel",
+        "online",
+        "outcome_weights",
+        "outcome_script",
+        "polls",
         "paced_from",
     )
     for field in fields:
@@ -747,7 +790,9 @@ class StateStore:
     def _undo(self, changes: _Changes, unsaveable: _Unsaveable) -> None:
         """Put memory back to the object's last committed row, and fail the requests that changed it."""
         backend, table, resource_id = changes.backend, unsaveable.table, unsaveable.resource_id
-        what = {"backends": "the settings", "devices": f"managed device {resource_id}", "tasks": f"task {resource_id}"}[table]
+        what = {"backends": "the settings", "devices": f"managed device {resource_id}", "tasks": f"task {resource_id}"}[
+            table
+        ]
         message = f"cannot save {what} of {backend.account_id}/{backend.region_name}: {unsaveable.reason}"
         ticket = self._thread_ticket()
         ticket.quiet = True

@@ -143,9 +143,7 @@ def test_a_device_added_without_a_document_gets_realistic_defaults(sdm: Any, dev
     assert isinstance(described["lastReachedOutAt"], datetime)
     assert isinstance(described["lastUpdatedAt"], datetime)
     capacities = described["deviceCapacities"]
-    assert [capacity["name"] for capacity in capacities] == [
-        "HDD Storage", "SSD Storage", "vCPU", "Memory", "GPU"
-    ]
+    assert [capacity["name"] for capacity in capacities] == ["HDD Storage", "SSD Storage", "vCPU", "Memory", "GPU"]
     assert {capacity["unit"] for capacity in capacities} <= {"Byte", "Number"}
     interfaces = described["physicalNetworkInterfaces"]
     assert len(interfaces) >= 1
@@ -342,9 +340,7 @@ def test_list_devices_refuses_a_token_issued_by_list_tasks(sdm: Any, device: str
 # Devices: ListDeviceResources
 
 
-def test_list_device_resources_lists_each_instance_as_an_ec2_instance(
-    sdm: Any, device_with_instances: str
-) -> None:
+def test_list_device_resources_lists_each_instance_as_an_ec2_instance(sdm: Any, device_with_instances: str) -> None:
     resources = sdm.list_device_resources(managedDeviceId=device_with_instances)["resources"]
     ids = [INSTANCE_A["instanceId"], INSTANCE_B["instanceId"], INSTANCE_C["instanceId"]]
     assert [resource["id"] for resource in resources] == ids
@@ -354,9 +350,7 @@ def test_list_device_resources_lists_each_instance_as_an_ec2_instance(
         assert resource["arn"].endswith("/" + resource["id"])
 
 
-def test_list_device_resources_of_type_ec2_instance_returns_the_instances(
-    sdm: Any, device_with_instances: str
-) -> None:
+def test_list_device_resources_of_type_ec2_instance_returns_the_instances(sdm: Any, device_with_instances: str) -> None:
     resources = sdm.list_device_resources(managedDeviceId=device_with_instances, type=EC2_INSTANCE)
     assert len(resources["resources"]) == 3
 
@@ -370,21 +364,17 @@ def test_list_device_resources_of_another_type_returns_none(
     assert "nextToken" not in resources
 
 
-def test_list_device_resources_pages_through_every_instance_exactly_once(
-    sdm: Any, device_with_instances: str
-) -> None:
-    pages = all_pages(
-        sdm.list_device_resources, "resources", managedDeviceId=device_with_instances, maxResults=2
-    )
+def test_list_device_resources_pages_through_every_instance_exactly_once(sdm: Any, device_with_instances: str) -> None:
+    pages = all_pages(sdm.list_device_resources, "resources", managedDeviceId=device_with_instances, maxResults=2)
     assert [len(page) for page in pages] == [2, 1]
     assert [resource["id"] for page in pages for resource in page] == [
-        INSTANCE_A["instanceId"], INSTANCE_B["instanceId"], INSTANCE_C["instanceId"]
+        INSTANCE_A["instanceId"],
+        INSTANCE_B["instanceId"],
+        INSTANCE_C["instanceId"],
     ]
 
 
-def test_list_device_resources_refuses_a_token_issued_for_another_device(
-    sdm: Any, device_with_instances: str
-) -> None:
+def test_list_device_resources_refuses_a_token_issued_for_another_device(sdm: Any, device_with_instances: str) -> None:
     other = moto_snowdevice.add_device({"instances": [INSTANCE_A, INSTANCE_B]})
     token = sdm.list_device_resources(managedDeviceId=device_with_instances, maxResults=1)["nextToken"]
     with refused("ValidationException", 400, "nextToken"):
@@ -403,9 +393,7 @@ def test_describe_device_ec2_instances_returns_the_requested_instances_in_reques
     sdm: Any, device_with_instances: str
 ) -> None:
     requested = [INSTANCE_C["instanceId"], INSTANCE_A["instanceId"]]
-    found = sdm.describe_device_ec2_instances(
-        managedDeviceId=device_with_instances, instanceIds=requested
-    )["instances"]
+    found = sdm.describe_device_ec2_instances(managedDeviceId=device_with_instances, instanceIds=requested)["instances"]
     assert [summary["instance"]["instanceId"] for summary in found] == requested
     assert found[1]["instance"]["imageId"] == INSTANCE_A["imageId"]
     assert found[1]["instance"]["state"] == INSTANCE_A["state"]
@@ -414,9 +402,7 @@ def test_describe_device_ec2_instances_returns_the_requested_instances_in_reques
         assert isinstance(summary["lastUpdatedAt"], datetime)
 
 
-def test_describe_device_ec2_instances_leaves_out_unknown_instance_ids(
-    sdm: Any, device_with_instances: str
-) -> None:
+def test_describe_device_ec2_instances_leaves_out_unknown_instance_ids(sdm: Any, device_with_instances: str) -> None:
     found = sdm.describe_device_ec2_instances(
         managedDeviceId=device_with_instances,
         instanceIds=["s.i-00000000000000000", INSTANCE_B["instanceId"], "s.i-11111111111111111"],
@@ -426,9 +412,7 @@ def test_describe_device_ec2_instances_leaves_out_unknown_instance_ids(
 
 def test_describe_device_ec2_instances_refuses_an_unknown_device(sdm: Any) -> None:
     with refused("ResourceNotFoundException", 404, UNKNOWN_DEVICE):
-        sdm.describe_device_ec2_instances(
-            managedDeviceId=UNKNOWN_DEVICE, instanceIds=[INSTANCE_A["instanceId"]]
-        )
+        sdm.describe_device_ec2_instances(managedDeviceId=UNKNOWN_DEVICE, instanceIds=[INSTANCE_A["instanceId"]])
 
 
 # Seeding: load_fleet
@@ -452,9 +436,9 @@ def test_devices_of_the_sample_fleet_report_their_instances(sdm: Any) -> None:
 def sample_instance(sdm: Any) -> dict[str, Any]:
     """The sample fleet's first instance, as DescribeDeviceEc2Instances reports it."""
     moto_snowdevice.load_fleet("sample")
-    found = sdm.describe_device_ec2_instances(
-        managedDeviceId=SAMPLE_EAST[0], instanceIds=["s.i-84fa8a27d3e15e111"]
-    )["instances"]
+    found = sdm.describe_device_ec2_instances(managedDeviceId=SAMPLE_EAST[0], instanceIds=["s.i-84fa8a27d3e15e111"])[
+        "instances"
+    ]
     return found[0]["instance"]
 
 
@@ -554,12 +538,8 @@ def test_posting_a_device_adds_it_only_in_the_given_account_and_region(
     ],
     ids=["invalid-json", "a-list", "bad-device-state", "bad-account-id"],
 )
-def test_posting_a_bad_device_body_is_refused_with_400_and_a_json_message(
-    sdm: Any, body: str, words: str
-) -> None:
-    response = requests.post(
-        f"{MOTO_API}/devices", data=body, headers={"Content-Type": "application/json"}
-    )
+def test_posting_a_bad_device_body_is_refused_with_400_and_a_json_message(sdm: Any, body: str, words: str) -> None:
+    response = requests.post(f"{MOTO_API}/devices", data=body, headers={"Content-Type": "application/json"})
     assert response.status_code == 400
     assert words in response.json()["message"]
     assert device_ids(sdm) == []
@@ -647,9 +627,7 @@ def test_a_queued_execution_has_no_started_at(sdm: Any, device: str, transition:
     assert "startedAt" not in described
 
 
-def test_describe_execution_refuses_a_device_the_task_does_not_target(
-    sdm: Any, device: str, other_device: str
-) -> None:
+def test_describe_execution_refuses_a_device_the_task_does_not_target(sdm: Any, device: str, other_device: str) -> None:
     task = new_task(sdm, device)
     with refused("ResourceNotFoundException", 404, other_device):
         execution(sdm, task, other_device)
@@ -837,9 +815,7 @@ def test_polling_the_second_task_works_through_the_first_one_step_per_poll(sdm: 
     assert task_state(sdm, first) == task_state(sdm, second) == "COMPLETED"
 
 
-def test_a_second_task_on_a_device_starts_with_its_first_describe_after_the_first_ended(
-    sdm: Any, device: str
-) -> None:
+def test_a_second_task_on_a_device_starts_with_its_first_describe_after_the_first_ended(sdm: Any, device: str) -> None:
     first = new_task(sdm, device)
     second = new_task(sdm, device)
     assert execution(sdm, first, device)["state"] == "IN_PROGRESS"
@@ -887,9 +863,7 @@ def test_describing_finished_work_does_not_start_the_next_task(sdm: Any, device:
 # Executions: advance_execution
 
 
-def test_advance_execution_moves_an_execution_through_its_states_and_returns_each(
-    sdm: Any, device: str
-) -> None:
+def test_advance_execution_moves_an_execution_through_its_states_and_returns_each(sdm: Any, device: str) -> None:
     task = new_task(sdm, device)
     assert moto_snowdevice.advance_execution(task, device, "IN_PROGRESS") == "IN_PROGRESS"
     assert execution_states(sdm, task) == {device: "IN_PROGRESS"}
@@ -922,9 +896,7 @@ def test_advance_execution_ends_an_execution_with_any_outcome_and_completes_the_
     assert "completedAt" in described
 
 
-def test_a_task_is_completed_only_once_every_execution_ended(
-    sdm: Any, device: str, other_device: str
-) -> None:
+def test_a_task_is_completed_only_once_every_execution_ended(sdm: Any, device: str, other_device: str) -> None:
     task = new_task(sdm, device, other_device)
     moto_snowdevice.advance_execution(task, device, "REJECTED")
     assert task_state(sdm, task) == "IN_PROGRESS"
@@ -956,9 +928,7 @@ def test_advance_execution_refuses_to_go_back_from_in_progress_to_queued(sdm: An
 
 
 @pytest.mark.parametrize("state", ["IN_PROGRESS", "SUCCEEDED", "FAILED"])
-def test_advance_execution_refuses_to_start_work_on_a_busy_device(
-    sdm: Any, device: str, state: str
-) -> None:
+def test_advance_execution_refuses_to_start_work_on_a_busy_device(sdm: Any, device: str, state: str) -> None:
     first = new_task(sdm, device)
     second = new_task(sdm, device)
     moto_snowdevice.advance_execution(first, device, "IN_PROGRESS")
@@ -975,9 +945,7 @@ def test_advance_execution_refuses_an_unknown_task(aws: None, device: str) -> No
 
 
 @pytest.mark.decorator_mode
-def test_advance_execution_refuses_a_device_the_task_does_not_target(
-    sdm: Any, device: str, other_device: str
-) -> None:
+def test_advance_execution_refuses_a_device_the_task_does_not_target(sdm: Any, device: str, other_device: str) -> None:
     task = new_task(sdm, device)
     with pytest.raises(ResourceNotFoundException):
         moto_snowdevice.advance_execution(task, other_device, "IN_PROGRESS")
@@ -1006,9 +974,7 @@ def test_the_advance_execution_endpoint_answers_the_new_state(sdm: Any, device: 
 
 
 @pytest.mark.decorator_mode
-def test_the_advance_execution_endpoint_refuses_an_impossible_transition_with_400(
-    sdm: Any, device: str
-) -> None:
+def test_the_advance_execution_endpoint_refuses_an_impossible_transition_with_400(sdm: Any, device: str) -> None:
     task = new_task(sdm, device)
     moto_snowdevice.advance_execution(task, device, "SUCCEEDED")
     response = requests.post(
@@ -1023,9 +989,7 @@ def test_the_advance_execution_endpoint_refuses_an_impossible_transition_with_40
 # Command effects on the device
 
 
-def test_a_successful_unlock_moves_the_device_from_locked_through_unlocking_to_unlocked(
-    sdm: Any, device: str
-) -> None:
+def test_a_successful_unlock_moves_the_device_from_locked_through_unlocking_to_unlocked(sdm: Any, device: str) -> None:
     assert sdm.describe_device(managedDeviceId=device)["deviceState"] == "LOCKED"
     task = new_task(sdm, device, command=UNLOCK)
     assert execution(sdm, task, device)["state"] == "IN_PROGRESS"
@@ -1035,9 +999,7 @@ def test_a_successful_unlock_moves_the_device_from_locked_through_unlocking_to_u
 
 
 @pytest.mark.parametrize("outcome", ["FAILED", "TIMED_OUT"])
-def test_an_unlock_that_does_not_succeed_returns_the_device_to_locked(
-    sdm: Any, device: str, outcome: str
-) -> None:
+def test_an_unlock_that_does_not_succeed_returns_the_device_to_locked(sdm: Any, device: str, outcome: str) -> None:
     task = new_task(sdm, device, command=UNLOCK)
     moto_snowdevice.advance_execution(task, device, "IN_PROGRESS")
     assert sdm.describe_device(managedDeviceId=device)["deviceState"] == "UNLOCKING"
@@ -1068,9 +1030,7 @@ def test_a_failed_reboot_leaves_last_reached_out_at_alone(sdm: Any, device: str)
 
 
 @pytest.mark.parametrize("command", [UNLOCK, REBOOT], ids=["unlock", "reboot"])
-def test_the_device_last_updated_at_moves_with_every_change(
-    sdm: Any, device: str, command: dict[str, Any]
-) -> None:
+def test_the_device_last_updated_at_moves_with_every_change(sdm: Any, device: str, command: dict[str, Any]) -> None:
     created = sdm.describe_device(managedDeviceId=device)["lastUpdatedAt"]
     task = new_task(sdm, device, command=command)
     execution(sdm, task, device)
@@ -1092,9 +1052,7 @@ def test_cancel_is_refused_once_the_execution_started(sdm: Any, device: str) -> 
     assert execution_states(sdm, task) == {device: "IN_PROGRESS"}
 
 
-def test_cancel_of_a_task_with_one_started_target_cancels_nothing(
-    sdm: Any, device: str, other_device: str
-) -> None:
+def test_cancel_of_a_task_with_one_started_target_cancels_nothing(sdm: Any, device: str, other_device: str) -> None:
     task = new_task(sdm, device, other_device)
     moto_snowdevice.advance_execution(task, other_device, "IN_PROGRESS")
     with refused("ValidationException", 400, "IN_PROGRESS"):
@@ -1103,9 +1061,7 @@ def test_cancel_of_a_task_with_one_started_target_cancels_nothing(
     assert execution_states(sdm, task) == {device: "QUEUED", other_device: "IN_PROGRESS"}
 
 
-def test_cancel_moves_every_queued_execution_to_canceled(
-    sdm: Any, device: str, other_device: str
-) -> None:
+def test_cancel_moves_every_queued_execution_to_canceled(sdm: Any, device: str, other_device: str) -> None:
     task = new_task(sdm, device, other_device)
     sdm.cancel_task(taskId=task)
     assert task_state(sdm, task) == "CANCELED"
@@ -1142,9 +1098,7 @@ def test_a_raced_task_completes_when_its_execution_succeeds(sdm: Any, device: st
     assert execution_states(sdm, task) == {device: "SUCCEEDED"}
 
 
-def test_the_race_on_one_device_spares_no_other_device(
-    sdm: Any, device: str, other_device: str
-) -> None:
+def test_the_race_on_one_device_spares_no_other_device(sdm: Any, device: str, other_device: str) -> None:
     moto_snowdevice.simulate_cancel_race(managed_device_id=device)
     task = new_task(sdm, other_device)
     sdm.cancel_task(taskId=task)
@@ -1152,9 +1106,7 @@ def test_the_race_on_one_device_spares_no_other_device(
     assert execution_states(sdm, task) == {other_device: "CANCELED"}
 
 
-def test_the_race_on_one_target_keeps_that_task_from_being_canceled(
-    sdm: Any, device: str, other_device: str
-) -> None:
+def test_the_race_on_one_target_keeps_that_task_from_being_canceled(sdm: Any, device: str, other_device: str) -> None:
     moto_snowdevice.simulate_cancel_race(managed_device_id=device)
     task = new_task(sdm, device, other_device)
     sdm.cancel_task(taskId=task)
@@ -1162,9 +1114,7 @@ def test_the_race_on_one_target_keeps_that_task_from_being_canceled(
     assert execution_states(sdm, task) == {device: "IN_PROGRESS", other_device: "CANCELED"}
 
 
-def test_the_race_can_be_turned_on_for_every_device_of_a_backend(
-    sdm: Any, device: str, other_device: str
-) -> None:
+def test_the_race_can_be_turned_on_for_every_device_of_a_backend(sdm: Any, device: str, other_device: str) -> None:
     moto_snowdevice.simulate_cancel_race()
     task = new_task(sdm, device, other_device)
     sdm.cancel_task(taskId=task)
@@ -1180,9 +1130,7 @@ def test_the_race_turned_off_again_lets_cancel_work(sdm: Any, device: str) -> No
     assert task_state(sdm, task) == "CANCELED"
 
 
-def test_with_the_race_on_a_busy_device_the_later_queued_execution_is_canceled(
-    sdm: Any, device: str
-) -> None:
+def test_with_the_race_on_a_busy_device_the_later_queued_execution_is_canceled(sdm: Any, device: str) -> None:
     moto_snowdevice.simulate_cancel_race(managed_device_id=device)
     first = new_task(sdm, device)
     second = new_task(sdm, device)
@@ -1204,9 +1152,7 @@ def test_the_race_does_not_let_a_device_skip_the_queue(sdm: Any, device: str) ->
 
 @pytest.mark.decorator_mode
 def test_the_cancel_race_endpoint_turns_the_race_on_for_a_device(sdm: Any, device: str) -> None:
-    response = requests.post(
-        f"{MOTO_API}/cancel-race", json={"enabled": True, "managedDeviceId": device}
-    )
+    response = requests.post(f"{MOTO_API}/cancel-race", json={"enabled": True, "managedDeviceId": device})
     assert response.status_code == 200
     task = new_task(sdm, device)
     sdm.cancel_task(taskId=task)
@@ -1216,8 +1162,6 @@ def test_the_cancel_race_endpoint_turns_the_race_on_for_a_device(sdm: Any, devic
 
 @pytest.mark.decorator_mode
 def test_the_cancel_race_endpoint_refuses_an_unknown_device_with_400(aws: None) -> None:
-    response = requests.post(
-        f"{MOTO_API}/cancel-race", json={"enabled": True, "managedDeviceId": UNKNOWN_DEVICE}
-    )
+    response = requests.post(f"{MOTO_API}/cancel-race", json={"enabled": True, "managedDeviceId": UNKNOWN_DEVICE})
     assert response.status_code == 400
     assert UNKNOWN_DEVICE in response.json()["message"]

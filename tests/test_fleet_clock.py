@@ -148,9 +148,7 @@ def test_three_days_later_on_the_fleet_clock_a_one_day_timeout_has_happened(froz
 
 
 @pytest.mark.decorator_mode
-def test_advancing_the_fleet_clock_moves_the_time_progression_one_step_per_period(
-    frozen: Any, transition: Any
-) -> None:
+def test_advancing_the_fleet_clock_moves_the_time_progression_one_step_per_period(frozen: Any, transition: Any) -> None:
     transition({"progression": "time", "seconds": 60})
     sdm = client()
     device = moto_snowdevice.add_device()
@@ -253,8 +251,12 @@ def test_state_keeps_the_fleet_clocks_advance_the_progression_and_every_pace(tmp
     state_file = tmp_path / "state.db"
     progression = {"progression": "time", "seconds": 10 * DAY}
     with MockServerProcess("--fleet", "sample", "--state", str(state_file)) as process:
-        _control(process.url, "POST", "state-manager/set-transition",
-                 {"model_name": EXECUTION_MODEL, "transition": progression})
+        _control(
+            process.url,
+            "POST",
+            "state-manager/set-transition",
+            {"model_name": EXECUTION_MODEL, "transition": progression},
+        )
         task_id = new_task(client(process.url), SAMPLE_DEVICE)
         created = client(process.url).describe_task(taskId=task_id)["createdAt"].timestamp()
         advanced = _control(process.url, "POST", "snow-device-management/clock", {"advanceSeconds": 9 * DAY})["now"]

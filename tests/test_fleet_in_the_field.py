@@ -173,9 +173,7 @@ def test_calls_that_report_no_execution_move_nothing_under_the_default_progressi
 
 
 @pytest.mark.decorator_mode
-def test_motos_dashboard_reads_executions_without_moving_them(
-    sdm: Any, device: str, transition: SetTransition
-) -> None:
+def test_motos_dashboard_reads_executions_without_moving_them(sdm: Any, device: str, transition: SetTransition) -> None:
     task = new_task(sdm, device)
     transition({"progression": "immediate"})
 
@@ -258,9 +256,7 @@ def test_the_cancel_race_spares_an_offline_device(sdm: Any, device: str) -> None
 
 
 @pytest.mark.decorator_mode
-def test_coming_back_online_is_a_reach_out_and_the_queue_then_drains(
-    sdm: Any, device: str, clock: Clock
-) -> None:
+def test_coming_back_online_is_a_reach_out_and_the_queue_then_drains(sdm: Any, device: str, clock: Clock) -> None:
     moto_snowdevice.set_device_online(device, False)
     task = new_task(sdm, device)
     poll(sdm, task, device)
@@ -273,9 +269,7 @@ def test_coming_back_online_is_a_reach_out_and_the_queue_then_drains(
     assert [poll(sdm, task, device)["state"] for _ in range(2)] == ["IN_PROGRESS", "SUCCEEDED"]
 
 
-def test_work_in_progress_when_the_device_drops_stays_in_progress_until_it_is_back(
-    sdm: Any, device: str
-) -> None:
+def test_work_in_progress_when_the_device_drops_stays_in_progress_until_it_is_back(sdm: Any, device: str) -> None:
     task = new_task(sdm, device, command=UNLOCK)
     assert poll(sdm, task, device)["state"] == "IN_PROGRESS"
     moto_snowdevice.set_device_online(device, False)
@@ -417,9 +411,7 @@ def test_work_finished_before_the_deadline_keeps_its_end(sdm: Any, device: str, 
 
 
 @pytest.mark.decorator_mode
-def test_a_queue_that_is_not_polled_times_out_in_full(
-    sdm: Any, device: str, other_device: str, clock: Clock
-) -> None:
+def test_a_queue_that_is_not_polled_times_out_in_full(sdm: Any, device: str, other_device: str, clock: Clock) -> None:
     moto_snowdevice.set_execution_timeout(600)
     tasks = [new_task(sdm, device, other_device) for _ in range(3)]
     clock.current += 601
@@ -476,9 +468,7 @@ def test_the_execution_timeout_route_sets_and_clears_the_timeout(sdm: Any, devic
 
 
 @pytest.mark.decorator_mode
-@pytest.mark.parametrize(
-    "seconds", [-1, 0, "60", True, float("nan"), float("inf"), [60], 10**400], ids=repr
-)
+@pytest.mark.parametrize("seconds", [-1, 0, "60", True, float("nan"), float("inf"), [60], 10**400], ids=repr)
 def test_set_execution_timeout_refuses_anything_but_a_positive_number_and_keeps_the_setting(
     sdm: Any, device: str, clock: Clock, seconds: Any
 ) -> None:
@@ -493,7 +483,12 @@ def test_set_execution_timeout_refuses_anything_but_a_positive_number_and_keeps_
 @pytest.mark.decorator_mode
 @pytest.mark.parametrize(
     "body, word",
-    [({}, "seconds"), ({"seconds": -5}, "seconds"), ({"seconds": "soon"}, "seconds"), ({"seconds": 5, "region": "mars-1"}, "mars-1")],
+    [
+        ({}, "seconds"),
+        ({"seconds": -5}, "seconds"),
+        ({"seconds": "soon"}, "seconds"),
+        ({"seconds": 5, "region": "mars-1"}, "mars-1"),
+    ],
     ids=["missing", "negative", "text", "bad-region"],
 )
 def test_the_execution_timeout_route_refuses_bad_input_with_400_and_changes_nothing(
@@ -538,9 +533,7 @@ def test_with_timed_out_weights_work_times_out_after_in_progress(sdm: Any, devic
     assert described_device(sdm, device)["deviceState"] == "LOCKED"
 
 
-def test_rejected_work_goes_straight_from_queued_to_rejected_and_leaves_the_device_alone(
-    sdm: Any, device: str
-) -> None:
+def test_rejected_work_goes_straight_from_queued_to_rejected_and_leaves_the_device_alone(sdm: Any, device: str) -> None:
     moto_snowdevice.set_execution_outcomes({"REJECTED": 1})
     before = described_device(sdm, device)
     task = new_task(sdm, device, command=UNLOCK)
@@ -567,9 +560,7 @@ def test_work_started_by_advance_execution_ends_by_the_weights_other_than_reject
     assert poll(sdm, task, device)["state"] == end
 
 
-def test_a_device_setting_wins_over_the_account_and_region_setting(
-    sdm: Any, device: str, other_device: str
-) -> None:
+def test_a_device_setting_wins_over_the_account_and_region_setting(sdm: Any, device: str, other_device: str) -> None:
     moto_snowdevice.set_execution_outcomes({"FAILED": 1})
     moto_snowdevice.set_execution_outcomes({"SUCCEEDED": 1}, managed_device_id=device)
     task = new_task(sdm, device, other_device)
@@ -615,9 +606,7 @@ def test_another_seed_gives_another_mix(sdm: Any) -> None:
 
 
 @pytest.mark.decorator_mode
-def test_the_execution_outcomes_route_sets_account_and_device_weights(
-    sdm: Any, device: str, other_device: str
-) -> None:
+def test_the_execution_outcomes_route_sets_account_and_device_weights(sdm: Any, device: str, other_device: str) -> None:
     response = post("execution-outcomes", {"weights": {"FAILED": 1}})
     assert response.status_code == 200
     assert response.json() == {"weights": {"FAILED": 1}}

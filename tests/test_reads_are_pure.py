@@ -132,9 +132,12 @@ def test_under_immediate_progression_identical_reads_give_identical_answers(froz
 
     answers = [sdm.list_executions(taskId=task_id)["executions"] for _ in range(3)]
 
-    assert answers[0] == answers[1] == answers[2] == [
-        {"executionId": "1", "managedDeviceId": device, "state": "SUCCEEDED", "taskId": task_id}
-    ]
+    assert (
+        answers[0]
+        == answers[1]
+        == answers[2]
+        == [{"executionId": "1", "managedDeviceId": device, "state": "SUCCEEDED", "taskId": task_id}]
+    )
 
 
 # The manual progression: every read that reports work polls it

@@ -71,7 +71,9 @@ def assert_one_line_refusal(finished: subprocess.CompletedProcess[str], *words: 
 @contextmanager
 def started(*arguments: str, **popen: Any) -> Iterator[tuple[str, list[str], subprocess.Popen[str]]]:
     """A server process, its URL and the lines it printed up to `listening on`; killed at the end."""
-    process = subprocess.Popen([*SERVER, *arguments], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, **popen)
+    process = subprocess.Popen(
+        [*SERVER, *arguments], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, **popen
+    )
     assert process.stdout is not None
     lines = []
     for line in process.stdout:
@@ -342,7 +344,11 @@ def _damage(state_file: Path, how: str) -> None:
     elif how in ("nan", "infinity"):
         # Python's json module reads NaN and 1e999 (infinity) unless told not to
         number = "NaN" if how == "nan" else "1e999"
-        rewrite(state_file, "UPDATE tasks SET saved = replace(saved, '\"canceled\":', ?)", f'"createdAt":{number},"canceled":')
+        rewrite(
+            state_file,
+            "UPDATE tasks SET saved = replace(saved, '\"canceled\":', ?)",
+            f'"createdAt":{number},"canceled":',
+        )
     elif how == "unknown-account":
         rewrite(state_file, "UPDATE devices SET account_id = 'nobody'")
     elif how == "unknown-region":
@@ -355,8 +361,17 @@ def _damage(state_file: Path, how: str) -> None:
 
 @pytest.mark.parametrize(
     "how",
-    ["truncated", "garbage", "task-naming-a-missing-device", "nan", "infinity", "unknown-account",
-     "unknown-region", "unknown-execution-state", "other-format"],
+    [
+        "truncated",
+        "garbage",
+        "task-naming-a-missing-device",
+        "nan",
+        "infinity",
+        "unknown-account",
+        "unknown-region",
+        "unknown-execution-state",
+        "other-format",
+    ],
 )
 def test_damaged_content_stops_the_start_with_one_line_and_leaves_the_file_untouched(tmp_path: Path, how: str) -> None:
     state_file = saved_state(tmp_path)
@@ -370,10 +385,16 @@ def test_damaged_content_stops_the_start_with_one_line_and_leaves_the_file_untou
 
 @pytest.mark.parametrize(
     "content",
-    [b"not json", b"\xff\xfe", b'{"version": 99, "backends": []}', b'{"version": 1}', b"[]",
-     b'{"version": 1, "backends": [{"accountId": "123456789012", "region": "us-east-1", "devices": '
-     b'[{"device": {"managedDeviceId": "smd-fictbgr3rbcjeqa5", "lastUpdatedAt": NaN}}], '
-     b'"tasks": [], "clientTokens": {}}]}'],
+    [
+        b"not json",
+        b"\xff\xfe",
+        b'{"version": 99, "backends": []}',
+        b'{"version": 1}',
+        b"[]",
+        b'{"version": 1, "backends": [{"accountId": "123456789012", "region": "us-east-1", "devices": '
+        b'[{"device": {"managedDeviceId": "smd-fictbgr3rbcjeqa5", "lastUpdatedAt": NaN}}], '
+        b'"tasks": [], "clientTokens": {}}]}',
+    ],
     ids=["not-json", "not-utf8", "other-version", "no-backends", "a-list", "nan"],
 )
 def test_a_damaged_json_state_file_stops_the_start_with_one_line(tmp_path: Path, content: bytes) -> None:
@@ -393,8 +414,12 @@ def legacy_state() -> dict[str, Any]:
                 "region": "us-east-1",
                 "takesWorkBeforeCancel": False,
                 "lastTime": 1700000000.5,
-                "devices": [{"device": {"managedDeviceId": SAMPLE_DEVICE, "tags": {"site": "harbor"}, "instances": []},
-                             "takesWorkBeforeCancel": False}],
+                "devices": [
+                    {
+                        "device": {"managedDeviceId": SAMPLE_DEVICE, "tags": {"site": "harbor"}, "instances": []},
+                        "takesWorkBeforeCancel": False,
+                    }
+                ],
                 "tasks": [
                     {
                         "taskId": "st-legacy0000000001",
@@ -406,8 +431,15 @@ def legacy_state() -> dict[str, Any]:
                         "lastUpdatedAt": 1700000000.5,
                         "completedAt": 1700000000.5,
                         "canceled": False,
-                        "executions": [{"managedDeviceId": SAMPLE_DEVICE, "state": "SUCCEEDED", "startedAt": 1700000000.2,
-                                        "lastUpdatedAt": 1700000000.5, "tick": 0}],
+                        "executions": [
+                            {
+                                "managedDeviceId": SAMPLE_DEVICE,
+                                "state": "SUCCEEDED",
+                                "startedAt": 1700000000.2,
+                                "lastUpdatedAt": 1700000000.5,
+                                "tick": 0,
+                            }
+                        ],
                     }
                 ],
                 "clientTokens": {"token-1": ["f00d", "st-legacy0000000001"]},
@@ -479,7 +511,10 @@ def test_the_polls_a_device_banked_survive_kill_9(tmp_path: Path) -> None:
     with MockServerProcess("--fleet", "sample", "--state", str(state_file)) as process:
         requests.post(
             f"{process.url}/moto-api/state-manager/set-transition",
-            json={"model_name": "snow-device-management::execution", "transition": {"progression": "manual", "times": 2}},
+            json={
+                "model_name": "snow-device-management::execution",
+                "transition": {"progression": "manual", "times": 2},
+            },
             timeout=10,
         ).raise_for_status()
         sdm = client(process.url)
@@ -489,7 +524,10 @@ def test_the_polls_a_device_banked_survive_kill_9(tmp_path: Path) -> None:
     with MockServerProcess("--state", str(state_file)) as process:
         requests.post(
             f"{process.url}/moto-api/state-manager/set-transition",
-            json={"model_name": "snow-device-management::execution", "transition": {"progression": "manual", "times": 2}},
+            json={
+                "model_name": "snow-device-management::execution",
+                "transition": {"progression": "manual", "times": 2},
+            },
             timeout=10,
         ).raise_for_status()
         # The poll before the kill counts: this second one is the step
@@ -504,7 +542,11 @@ def _limit_file_size(limit: int) -> None:
 def test_a_failed_write_answers_500_keeps_what_was_acknowledged_and_reads_go_on(tmp_path: Path) -> None:
     state_file = tmp_path / "state.db"
     # The file system refuses to let the database grow past 96 KiB, as a full disk would
-    with started("--fleet", "sample", "--state", str(state_file), preexec_fn=lambda: _limit_file_size(96 * 1024)) as (url, _, process):
+    with started("--fleet", "sample", "--state", str(state_file), preexec_fn=lambda: _limit_file_size(96 * 1024)) as (
+        url,
+        _,
+        process,
+    ):
         sdm = client(url)
         acknowledged, full = [], None
         for _ in range(2000):

@@ -153,7 +153,9 @@ def test_ten_thousand_probing_accounts_leave_no_rows_and_do_not_grow_a_later_wri
     store.flush()
     committed: list[list[Any]] = []
     commit = _state._commit
-    monkeypatch.setattr(_state, "_commit", lambda connection, statements: (committed.append(statements), commit(connection, statements)))
+    monkeypatch.setattr(
+        _state, "_commit", lambda connection, statements: (committed.append(statements), commit(connection, statements))
+    )
     new_task(backend(), device)
     store.flush()
 
@@ -184,7 +186,9 @@ def test_a_region_kept_under_allow_nonexistent_region_loads_again_without_the_va
     assert list(opened.loaded.backends[(ACCOUNT, "zz-north-9")].devices) == [device.managed_device_id]
 
 
-@pytest.mark.parametrize("account_id", ["١٢٣٤٥٦٧٨٩٠١٢", "1" * 5000, "foo"], ids=["arabic-indic-digits", "5000-digits", "foo"])
+@pytest.mark.parametrize(
+    "account_id", ["١٢٣٤٥٦٧٨٩٠١٢", "1" * 5000, "foo"], ids=["arabic-indic-digits", "5000-digits", "foo"]
+)
 def test_a_saved_account_that_is_not_twelve_ascii_digits_stops_the_load(state_file: Path, account_id: str) -> None:
     with mock_aws():
         odd = SnowDeviceManagementBackend(REGION, account_id)
@@ -326,11 +330,14 @@ def test_a_file_whose_tables_differ_stops_the_start_with_one_line_and_is_left_by
     tmp_path: Path, how: str
 ) -> None:
     state_file = saved_state(tmp_path)
-    rewrite(state_file, {
-        "extra-column": "ALTER TABLE tasks ADD COLUMN note TEXT",
-        "extra-table": "CREATE TABLE notes (note TEXT)",
-        "missing-table": "DROP TABLE backends",
-    }[how])
+    rewrite(
+        state_file,
+        {
+            "extra-column": "ALTER TABLE tasks ADD COLUMN note TEXT",
+            "extra-table": "CREATE TABLE notes (note TEXT)",
+            "missing-table": "DROP TABLE backends",
+        }[how],
+    )
     content = state_file.read_bytes()
 
     assert_one_line_refusal(refused_start("--state", str(state_file)), str(state_file), "tables differ")
@@ -340,8 +347,11 @@ def test_a_file_whose_tables_differ_stops_the_start_with_one_line_and_is_left_by
 
 @pytest.mark.parametrize(
     ("table", "old", "new"),
-    [("devices", '"polls":', '"firmware":"x","polls":'), ("tasks", '"canceled":', '"priority":1,"canceled":'),
-     ("tasks", '"state":', '"retries":2,"state":')],
+    [
+        ("devices", '"polls":', '"firmware":"x","polls":'),
+        ("tasks", '"canceled":', '"priority":1,"canceled":'),
+        ("tasks", '"state":', '"retries":2,"state":'),
+    ],
     ids=["device-key", "task-key", "execution-key"],
 )
 def test_a_saved_key_this_version_does_not_know_stops_the_start_rather_than_being_dropped(

@@ -29,14 +29,18 @@ if TYPE_CHECKING:
     from .faults import Fault
     from .tasks import Task
 
+
 def _new_id(prefix: str) -> str:
     return prefix + mock_random.get_random_string(length=16, lower_case=True)
+
 
 def _hex(length: int) -> str:
     return mock_random.get_random_hex(length)
 
+
 def _tag_list(tags: dict[str, str]) -> list[dict[str, str]]:
     return [{"Key": key, "Value": value} for key, value in tags.items()]
+
 
 def arn_prefix(account_id: str, region_name: str) -> str:
     """The start of every ARN of the service in an account and region, known before any backend exists."""

@@ -23,6 +23,7 @@ EC2_INSTANCE = "AWS::EC2::Instance"
 # A backend's managed devices: the fleet a test or a local run needs, not a memory sink
 MAX_DEVICES_PER_BACKEND = 10_000
 
+
 def _default_device(now: float) -> dict[str, Any]:
     """A device document like the AWS documentation's examples: a locked Snowcone with one RJ45 port."""
     mac = ":".join(_hex(2) for _ in range(6))
@@ -60,9 +61,7 @@ class ManagedDevice(Kept, DeviceWork, BaseModel):
     # Rebuilt on restore from the saved tasks' executions
     _UNKEPT = frozenset({"queue", "running"})
 
-    def __init__(
-        self, backend: SnowDeviceManagementBackend, document: dict[str, Any], now: float, online: bool = True
-    ):
+    def __init__(self, backend: SnowDeviceManagementBackend, document: dict[str, Any], now: float, online: bool = True):
         managed_device_id = document.get("managedDeviceId") or _new_id("smd-")
         fields = _default_device(now)
         fields.update(document)

@@ -32,6 +32,7 @@ class _Pages:
     def token(cls, position: int, *scope: Any) -> str:
         return base64.b64encode(f"{position}:{cls._scope(*scope)}".encode()).decode()
 
+
 def paginate_positions(
     items: Sequence[Any],
     positions: Sequence[int],
@@ -46,6 +47,7 @@ def paginate_positions(
     chosen = positions[first : first + limit]
     more = first + limit < len(positions)
     return [items[position] for position in chosen], _Pages.token(chosen[-1] + 1, *scope) if more else None
+
 
 def paginate(
     items: Sequence[Any],

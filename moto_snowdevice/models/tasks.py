@@ -32,6 +32,7 @@ from .pagination import paginate, paginate_positions
 if TYPE_CHECKING:
     from . import SnowDeviceManagementBackend
 
+
 class Task(Kept, BaseModel):
     """A command sent to one or more managed devices."""
 
@@ -150,6 +151,7 @@ class Task(Kept, BaseModel):
             if ends_now:
                 self.backend.task_ended(self)
 
+
 def _fingerprint(*parameters: Any) -> str:
     """A short digest of a request's parameters, to tell a repeated clientToken's request apart."""
     text = json.dumps(parameters, sort_keys=True).encode()
@@ -193,9 +195,7 @@ class TaskBackend(BackendCore):
         if client_token is not None and client_token in self._client_tokens:
             previous_fingerprint, task = self._client_tokens[client_token]
             if previous_fingerprint != fingerprint:
-                raise ValidationException(
-                    f"clientToken {client_token} was already used with different parameters"
-                )
+                raise ValidationException(f"clientToken {client_token} was already used with different parameters")
             return task
         if tags:
             check_tags(tags)
@@ -278,9 +278,7 @@ class TaskBackend(BackendCore):
     def get_execution(self, task_id: str, managed_device_id: str) -> Execution:
         execution = self.get_task(task_id).execution_on(managed_device_id)
         if execution is None:
-            raise ResourceNotFoundException(
-                f"Task {task_id} has no execution on managed device {managed_device_id}"
-            )
+            raise ResourceNotFoundException(f"Task {task_id} has no execution on managed device {managed_device_id}")
         return execution
 
     def describe_execution(self, task_id: str, managed_device_id: str) -> Execution:
