@@ -131,31 +131,42 @@ def test_tasks_are_created_described_listed_and_canceled_through_the_server(serv
     task_id = created["taskId"]
     assert created["taskArn"].endswith(f":task/{task_id}")
 
+    # CancelTask never moves work, so a task canceled before anyone reads it is still queued and cancelable
+    assert served.cancel_task(taskId=task_id)["taskId"] == task_id
+
     described = served.describe_task(taskId=task_id)
-    assert described["state"] == "IN_PROGRESS"
+    assert described["state"] == "CANCELED"
     assert described["targets"] == [device]
     assert described["description"] == "nightly reboot"
     assert described["tags"] == {"a": "1"}
     assert served.list_tasks()["tasks"] == [
-        {"taskId": task_id, "taskArn": created["taskArn"], "state": "IN_PROGRESS", "tags": {"a": "1"}}
+        {"taskId": task_id, "taskArn": created["taskArn"], "state": "CANCELED", "tags": {"a": "1"}}
     ]
 
-    assert served.cancel_task(taskId=task_id)["taskId"] == task_id
-    assert served.describe_task(taskId=task_id)["state"] == "CANCELED"
-    assert task_ids(served) == [task_id]
+
+def test_a_new_task_is_described_and_listed_in_progress_through_the_server(served: Any, device: str) -> None:
+    created = served.create_task(targets=[device], command=REBOOT, tags={"a": "1"})
+    task_id = created["taskId"]
+
+    # Under the default progression the listing reports the work, so the device takes it (one step)
+    assert served.list_tasks()["tasks"] == [
+        {"taskId": task_id, "taskArn": created["taskArn"], "state": "IN_PROGRESS", "tags": {"a": "1"}}
+    ]
+    assert served.list_executions(taskId=task_id)["executions"][0]["state"] == "SUCCEEDED"
+    assert served.describe_task(taskId=task_id)["state"] == "COMPLETED"
 
 
 def test_executions_are_listed_and_described_through_the_server(served: Any, device: str) -> None:
     task_id = served.create_task(targets=[device], command=REBOOT)["taskId"]
 
+    # By default each call that reports the work (ListExecutions as DescribeExecution) moves it one step on
     assert served.list_executions(taskId=task_id)["executions"] == [
-        {"executionId": "1", "taskId": task_id, "managedDeviceId": device, "state": "QUEUED"}
+        {"executionId": "1", "taskId": task_id, "managedDeviceId": device, "state": "IN_PROGRESS"}
     ]
-    # By default each DescribeExecution moves the execution one step on
     execution = served.describe_execution(taskId=task_id, managedDeviceId=device)
     assert execution["executionId"] == "1"
     assert (execution["taskId"], execution["managedDeviceId"]) == (task_id, device)
-    assert execution["state"] == "IN_PROGRESS"
+    assert execution["state"] == "SUCCEEDED"
     assert "startedAt" in execution and "lastUpdatedAt" in execution
 
 
@@ -365,7 +376,9 @@ def test_advance_execution_at_the_server_refuses_an_unknown_state_with_400_json(
     assert response.status_code == 400
     assert response.headers["Content-Type"] == "application/json"
     assert "DONE" in response.json()["message"]
-    assert served.list_executions(taskId=task_id)["executions"][0]["state"] == "QUEUED"
+    # Still queued: only queued work can be canceled, and CancelTask itself never moves work
+    assert served.cancel_task(taskId=task_id)["taskId"] == task_id
+    assert served.list_executions(taskId=task_id)["executions"][0]["state"] == "CANCELED"
 
 
 def test_cancel_race_at_the_server_lets_the_device_take_the_task_before_the_cancel(
@@ -380,8 +393,9 @@ def test_cancel_race_at_the_server_lets_the_device_take_the_task_before_the_canc
 
     assert served.cancel_task(taskId=task_id)["taskId"] == task_id
 
-    assert served.describe_task(taskId=task_id)["state"] == "IN_PROGRESS"
-    assert served.list_executions(taskId=task_id)["executions"][0]["state"] == "IN_PROGRESS"
+    # The device took the work before the cancel landed, so it runs on: the first read ends it
+    assert served.describe_task(taskId=task_id)["state"] == "COMPLETED"
+    assert served.list_executions(taskId=task_id)["executions"][0]["state"] == "SUCCEEDED"
 
 
 def test_cancel_race_at_the_server_refuses_a_non_boolean_with_400_json(sdm_server: str) -> None:
@@ -402,9 +416,10 @@ def test_the_state_managers_immediate_transition_completes_a_new_task_until_unse
     finally:
         unset_transition(sdm_server)
 
+    # Back to the default: one step per call that reports the work, not the whole run at once
     task_id = served.create_task(targets=[device], command=REBOOT)["taskId"]
-    assert served.describe_task(taskId=task_id)["state"] == "IN_PROGRESS"
-    assert served.list_executions(taskId=task_id)["executions"][0]["state"] == "QUEUED"
+    assert served.list_executions(taskId=task_id)["executions"][0]["state"] == "IN_PROGRESS"
+    assert served.describe_task(taskId=task_id)["state"] == "COMPLETED"
 
 
 def test_moto_data_json_lists_the_tasks_and_managed_devices_of_the_service(
