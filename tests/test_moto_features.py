@@ -70,12 +70,19 @@ def session_of_calls(sdm: Any, moto_api: str) -> None:
 
 
 def snapshot(sdm: Any) -> dict[str, Any]:
-    """Every task with its state, targets and tags, every execution's state, every device's tags."""
+    """Every task with its state as first listed and as described, targets and tags, every execution's
+    state, every device's tags.
+
+    The listing is the first read, and it reports the work: each device with unfinished work takes one
+    step, so the listed state tells how far the recorded calls took the work (a started task ends, a
+    queued one starts).
+    """
     tasks = {}
     for summary in sdm.list_tasks()["tasks"]:
         task = sdm.describe_task(taskId=summary["taskId"])
         executions = sdm.list_executions(taskId=summary["taskId"])["executions"]
         tasks[summary["taskId"]] = {
+            "listed": summary["state"],
             "state": task["state"],
             "targets": task["targets"],
             "tags": task["tags"],
@@ -152,7 +159,8 @@ def test_the_recorder_records_this_services_calls_and_a_replay_restores_them_in_
         # In-process, moto's replay endpoint sends every request to its own host: replay from Python
         recorder.replay_recording()
         assert snapshot(sdm) == before
-    assert {task["state"] for task in before["tasks"].values()} == {"IN_PROGRESS", "CANCELED"}
+    # The recorded DescribeExecution started one task, so the listing's step ended it; the other was canceled
+    assert {task["listed"] for task in before["tasks"].values()} == {"COMPLETED", "CANCELED"}
 
 
 @pytest.mark.decorator_mode
@@ -287,7 +295,8 @@ def test_the_server_records_this_services_calls_and_a_replay_after_reset_restore
 
     assert len(service_entries(recording)) == 5
     assert snapshot(sdm) == before
-    assert {task["state"] for task in before["tasks"].values()} == {"IN_PROGRESS", "CANCELED"}
+    # The recorded DescribeExecution started one task, so the listing's step ended it; the other was canceled
+    assert {task["listed"] for task in before["tasks"].values()} == {"COMPLETED", "CANCELED"}
 
 
 def test_moto_enable_recording_records_the_servers_calls_from_the_start(tmp_path: Path) -> None:
