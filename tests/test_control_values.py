@@ -20,7 +20,7 @@ import moto_snowdevice
 from _moto_snowdevice_pytest import MockServerProcess
 from moto_snowdevice import models
 from moto_snowdevice.exceptions import ValidationException
-from moto_snowdevice.models import snowdevicemanagement_backends
+from moto_snowdevice.models import snowdevicemanagement_backends, work
 
 REGION = "us-east-1"
 EXECUTION_MODEL = "snow-device-management::execution"
@@ -373,13 +373,13 @@ def test_a_bad_transition_reads_as_the_default_so_every_operation_still_answers(
     transition(bad)
 
     other_task = sdm.create_task(targets=[device_id], command=REBOOT)["taskId"]
-    assert sdm.describe_task(taskId=task_id)["state"] == "IN_PROGRESS"
-    assert len(sdm.list_tasks()["tasks"]) == 2
-    assert sdm.list_tasks(state="IN_PROGRESS")["tasks"][1]["taskId"] == other_task
     assert sdm.describe_device(managedDeviceId=device_id)["managedDeviceId"] == device_id
-    # The default, manual with one poll per step: each poll of unfinished work moves the device one step
-    assert sdm.describe_execution(taskId=task_id, managedDeviceId=device_id)["state"] == "IN_PROGRESS"
+    # The default, manual with one poll per step: each call that reports the device's work moves it one step
+    assert sdm.describe_task(taskId=task_id)["state"] == "IN_PROGRESS"
     assert sdm.describe_execution(taskId=task_id, managedDeviceId=device_id)["state"] == "SUCCEEDED"
+    assert [task["taskId"] for task in sdm.list_tasks(state="IN_PROGRESS")["tasks"]] == [other_task]
+    assert len(sdm.list_tasks()["tasks"]) == 2
+    assert sdm.list_executions(taskId=other_task)["executions"][0]["state"] == "SUCCEEDED"
 
 
 @pytest.mark.decorator_mode
@@ -418,7 +418,9 @@ def test_a_bad_transition_set_on_a_server_is_refused_with_400_and_every_operatio
     served: str, bad: Any
 ) -> None:
     sdm = server_client(served)
-    device_id = sdm.list_devices()["devices"][0]["managedDeviceId"]
+    # A device of its own, idle, so that each case counts its steps from the start
+    added = requests.post(f"{served}/moto-api/snow-device-management/devices", json={"device": {}}, timeout=10)
+    device_id = added.json()["managedDeviceId"]
     task_id = sdm.create_task(targets=[device_id], command=REBOOT)["taskId"]
     body = json.dumps({"model_name": EXECUTION_MODEL, "transition": bad}, default=str)
     try:
@@ -428,11 +430,13 @@ def test_a_bad_transition_set_on_a_server_is_refused_with_400_and_every_operatio
         kept = requests.get(f"{served}/moto-api/state-manager/get-transition?model_name={EXECUTION_MODEL}", timeout=10)
         assert kept.json() == {"progression": "manual", "times": 1}
 
-        assert sdm.create_task(targets=[device_id], command=REBOOT)["taskId"]
+        other_task = sdm.create_task(targets=[device_id], command=REBOOT)["taskId"]
+        # The kept default, one step per call that reports the device's work
         assert sdm.describe_task(taskId=task_id)["state"] == "IN_PROGRESS"
         assert sdm.list_tasks(state="CANCELED")["tasks"] == []
         assert sdm.describe_device(managedDeviceId=device_id)["managedDeviceId"] == device_id
-        assert sdm.describe_execution(taskId=task_id, managedDeviceId=device_id)["state"] in ("QUEUED", "IN_PROGRESS")
+        assert sdm.describe_execution(taskId=task_id, managedDeviceId=device_id)["state"] == "SUCCEEDED"
+        assert sdm.list_executions(taskId=other_task)["executions"][0]["state"] == "IN_PROGRESS"
     finally:
         unset = {"model_name": EXECUTION_MODEL}
         requests.post(f"{served}/moto-api/state-manager/unset-transition", json=unset, timeout=10)
@@ -494,19 +498,26 @@ def test_a_filtered_listing_lets_each_device_work_once_not_once_per_task(
     device_id = moto_snowdevice.add_device()
     for _ in range(300):
         sdm.create_task(targets=[device_id], command=REBOOT)
-    works: list[str] = []
-    real_work = models.ManagedDevice.work
+    catch_ups: list[str] = []
+    polls: list[str] = []
+    real_catch_up, real_poll = work.DeviceWork.catch_up, work.DeviceWork.poll
 
-    def counted_work(device: models.ManagedDevice, polls: int = 0) -> None:
-        works.append(device.managed_device_id)
-        real_work(device, polls)
+    def counted_catch_up(device: models.ManagedDevice, now: float) -> None:
+        catch_ups.append(device.managed_device_id)
+        real_catch_up(device, now)
 
-    monkeypatch.setattr(models.ManagedDevice, "work", counted_work)
+    def counted_poll(device: models.ManagedDevice, now: float) -> None:
+        polls.append(device.managed_device_id)
+        real_poll(device, now)
+
+    monkeypatch.setattr(work.DeviceWork, "catch_up", counted_catch_up)
+    monkeypatch.setattr(work.DeviceWork, "poll", counted_poll)
 
     listed = sdm.list_tasks(state="CANCELED")
 
     assert listed["tasks"] == []
-    assert works == [device_id]
+    assert catch_ups == [device_id]
+    assert polls == []
 
 
 def _cancel_or_finish(sdm: Any, task_id: str, device_id: str, fate: str) -> None:
