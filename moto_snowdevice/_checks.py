@@ -8,6 +8,8 @@ import math
 from collections.abc import Mapping
 from typing import Any, NoReturn
 
+from botocore.model import ListShape, Shape, StructureShape
+
 from ._shapes import SERVICE_MODEL, InvalidInput, _describe, compile_check, refuse_unknown_members
 from ._states import OUTCOME_STATES
 from .exceptions import ValidationException
@@ -39,14 +41,29 @@ MAX_TAG_VALUE_LENGTH = 256
 
 RESERVED_TAG_PREFIX = "aws:"
 
-_DEVICE_SHAPE = SERVICE_MODEL.shape_for("DescribeDeviceOutput")
+
+def _structure(shape: Shape) -> StructureShape:
+    """The shape as the structure the service model makes it."""
+    if not isinstance(shape, StructureShape):
+        raise TypeError(f"the service model's {shape.name} is a {shape.type_name}, not a structure")
+    return shape
+
+
+def _list(shape: Shape) -> ListShape:
+    """The shape as the list the service model makes it."""
+    if not isinstance(shape, ListShape):
+        raise TypeError(f"the service model's {shape.name} is a {shape.type_name}, not a list")
+    return shape
+
+
+_DEVICE_SHAPE = _structure(SERVICE_MODEL.shape_for("DescribeDeviceOutput"))
 
 _check_device = compile_check(_DEVICE_SHAPE, strict=True)
 
 # A device document is DescribeDevice's output plus the device's EC2 instances
 _DEVICE_DOCUMENT_MEMBERS = (*_DEVICE_SHAPE.members, "instances")
 
-_INSTANCE_SHAPE = SERVICE_MODEL.shape_for("InstanceSummaryList").member.members["instance"]
+_INSTANCE_SHAPE = _structure(_list(SERVICE_MODEL.shape_for("InstanceSummaryList")).member).members["instance"]
 
 _check_instances = compile_check(_INSTANCE_SHAPE, strict=True)
 
@@ -262,7 +279,7 @@ def check_device_document(document: Any) -> dict[str, Any]:
     instances = fields.pop("instances", [])
     try:
         refuse_unknown_members(document, "device", _DEVICE_DOCUMENT_MEMBERS)
-        checked = _check_device(fields, "device")
+        checked: dict[str, Any] = _check_device(fields, "device")
         if not isinstance(instances, list):
             raise InvalidInput("device.instances must be a list of Instance structures")
         checked_instances = [

@@ -25,6 +25,7 @@ writes, or a saved object with a key this version does not know, is refused at s
 would drop what this version cannot read). A JSON state file of format 1 is converted once.
 """
 
+import contextlib
 import fcntl
 import gc
 import json
@@ -132,7 +133,7 @@ _check_task_fields = compile_check(SERVICE_MODEL.shape_for("DescribeTaskOutput")
 _check_command = compile_check(SERVICE_MODEL.shape_for("Command"), strict=True)
 _check_execution_fields = compile_check(SERVICE_MODEL.shape_for("DescribeExecutionOutput"), strict=True)
 # A task has one execution per target, and CreateTask takes at most this many targets
-_MAX_TARGETS = SERVICE_MODEL.operation_model("CreateTask").input_shape.members["targets"].metadata["max"]
+_MAX_TARGETS = SERVICE_MODEL.shape_for("TargetList").metadata["max"]
 
 
 class StateFileError(Exception):
@@ -236,7 +237,7 @@ def _checked_execution(saved: Any, where: str) -> dict[str, Any]:
     _expect(isinstance(saved, dict), f"{where}: not a saved execution")
     _expect_known_keys(saved, SAVED_EXECUTION_KEYS | _RETIRED_EXECUTION_KEYS, where)
     fields = {key: value for key, value in saved.items() if key not in _RETIRED_EXECUTION_KEYS and value is not None}
-    checked = _check_execution_fields(fields, where)
+    checked: dict[str, Any] = _check_execution_fields(fields, where)
     _expect("state" in checked and "managedDeviceId" in checked and "lastUpdatedAt" in checked, f"{where}: incomplete")
     return checked
 
@@ -839,13 +840,11 @@ class StateStore:
         found = _files_at(self.path)
         if found == self._files:
             return
-        changed = [name for name, now, then in zip(_FILE_NAMES, found, self._files) if now != then]
+        changed = [name for name, now, then in zip(_FILE_NAMES, found, self._files, strict=True) if now != then]
         if found[0] == self._files[0]:
             # Only the journal went: fold what was committed into the database, which is still the file
-            try:
+            with contextlib.suppress(sqlite3.Error):
                 self._connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-            except sqlite3.Error:
-                pass
         self._refuse(
             f"the state file {self.path} was removed or replaced while the server ran "
             f"({', '.join(changed)} not the one opened): writes are refused until the server is restarted"
@@ -867,7 +866,7 @@ class StateStore:
                 self._pending = {}
                 saved_keys, self._saved_keys = self._saved_keys, set()
             try:
-                deletes = [(f"DELETE FROM {table}", [()]) for table in _TABLES]
+                deletes: list[_Statement] = [(f"DELETE FROM {table}", [()]) for table in _TABLES]
                 _commit(self._connection, [*deletes, (_DELETE_FLEET, [()])])
             except Exception as error:
                 with self._pending_lock:

@@ -29,9 +29,10 @@ from .._states import (
 )
 from .core import FleetBackends, arn_prefix
 from .devices import EC2_INSTANCE, DeviceBackend, ManagedDevice
+from .executions import Execution
 from .faults import Fault, FaultBackend
 from .tags import TagBackend
-from .tasks import Execution, Task, TaskBackend
+from .tasks import Task, TaskBackend
 from .work import EXECUTION_MODEL, FleetConditions
 
 # What the rest of the package (and its tests) reads from the models, besides the backend
@@ -68,7 +69,7 @@ class SnowDeviceManagementBackend(DeviceBackend, TaskBackend, FleetConditions, F
     _urls: ClassVar[dict[str, Any] | None] = None
 
     @property
-    def urls(self) -> dict[str, Any]:  # type: ignore[override]
+    def urls(self) -> dict[str, Any]:
         # moto's request router reads this on every call; the routes never change, so build them once
         cls = type(self)
         if cls._urls is None:

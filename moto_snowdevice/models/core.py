@@ -25,17 +25,20 @@ from ..exceptions import ResourceNotFoundException, ValidationException
 from .changes import ChangeFeed
 
 if TYPE_CHECKING:
+    from . import SnowDeviceManagementBackend  # noqa: F401 (the BackendDict's type parameter, a string)
     from .devices import ManagedDevice
     from .faults import Fault
     from .tasks import Task
 
 
 def _new_id(prefix: str) -> str:
-    return prefix + mock_random.get_random_string(length=16, lower_case=True)
+    drawn: str = mock_random.get_random_string(length=16, lower_case=True)
+    return prefix + drawn
 
 
 def _hex(length: int) -> str:
-    return mock_random.get_random_hex(length)
+    drawn: str = mock_random.get_random_hex(length)
+    return drawn
 
 
 def _tag_list(tags: dict[str, str]) -> list[dict[str, str]]:
@@ -69,7 +72,7 @@ class FleetClock:
             self.advanced = 0.0
 
 
-class FleetBackends(BackendDict):  # type: ignore[type-arg]
+class FleetBackends(BackendDict["SnowDeviceManagementBackend"]):
     """moto's BackendDict of the service, with what all its backends share: the fleet clock and the change feed."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -87,6 +90,11 @@ class BackendCore(BaseBackend):
 
     # The BackendDict the backend class is served from (set where it is made, in models/__init__)
     fleet: ClassVar[FleetBackends]
+
+    if TYPE_CHECKING:
+        # The other parts' steps a device or a task calls on its backend, which the composed backend has
+        def outcome_weights_for(self, device: ManagedDevice) -> dict[str, float]: ...
+        def task_ended(self, task: Task) -> None: ...
 
     def __init__(self, region_name: str, account_id: str):
         super().__init__(region_name, account_id)
@@ -116,6 +124,7 @@ class BackendCore(BaseBackend):
 
     def report_change(self, resource: Any) -> None:
         """Report to `--state` that `resource` (a task, a device, this backend; None: emptied) changed."""
+        # Only the composed SnowDeviceManagementBackend is ever built, never one of its parts alone
         self.fleet.changes.report(self, resource)  # type: ignore[arg-type]
 
     def _now(self) -> float:

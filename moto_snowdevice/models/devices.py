@@ -15,8 +15,7 @@ from .pagination import paginate
 from .work import DeviceWork
 
 if TYPE_CHECKING:
-    from . import SnowDeviceManagementBackend
-    from .tasks import Execution
+    from .executions import Execution
 
 EC2_INSTANCE = "AWS::EC2::Instance"
 
@@ -61,7 +60,7 @@ class ManagedDevice(Kept, DeviceWork, BaseModel):
     # Rebuilt on restore from the saved tasks' executions
     _UNKEPT = frozenset({"queue", "running"})
 
-    def __init__(self, backend: SnowDeviceManagementBackend, document: dict[str, Any], now: float, online: bool = True):
+    def __init__(self, backend: BackendCore, document: dict[str, Any], now: float, online: bool = True):
         managed_device_id = document.get("managedDeviceId") or _new_id("smd-")
         fields = _default_device(now)
         fields.update(document)
@@ -70,7 +69,7 @@ class ManagedDevice(Kept, DeviceWork, BaseModel):
         self.paced_from = now
 
     @classmethod
-    def restore(cls, backend: SnowDeviceManagementBackend, saved: dict[str, Any]) -> ManagedDevice:
+    def restore(cls, backend: BackendCore, saved: dict[str, Any]) -> ManagedDevice:
         """The device as `saved()` gave it (its document already checked), drawing no ID or default."""
         device = cast("ManagedDevice", cls.__new__(cls))
         device._set_up(backend, saved["device"]["managedDeviceId"], saved["device"])
@@ -100,7 +99,7 @@ class ManagedDevice(Kept, DeviceWork, BaseModel):
             "pacedFrom": self.paced_from,
         }
 
-    def _set_up(self, backend: SnowDeviceManagementBackend, managed_device_id: str, document: dict[str, Any]) -> None:
+    def _set_up(self, backend: BackendCore, managed_device_id: str, document: dict[str, Any]) -> None:
         self.backend = backend
         self.managed_device_id: str = managed_device_id
         self.managed_device_arn = f"{backend.arn_prefix}managed-device/{managed_device_id}"

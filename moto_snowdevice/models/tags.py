@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from .._checks import check_tags
 from ..exceptions import ResourceNotFoundException, ValidationException
@@ -28,7 +28,7 @@ class TagBackend(BackendCore):
         if match is None:
             raise ValidationException(f"Invalid resourceArn: {resource_arn}")
         kind, resource_id = match["kind"], match["id"]
-        resources: dict[str, Any] = self.tasks if kind == "task" else self.devices
+        resources: dict[str, Task] | dict[str, ManagedDevice] = self.tasks if kind == "task" else self.devices
         resource = resources.get(resource_id)
         if resource is None or resource.arn != resource_arn:
             raise ResourceNotFoundException(f"Resource {resource_arn} not found")

@@ -29,9 +29,6 @@ from .devices import ManagedDevice
 from .executions import Execution
 from .pagination import paginate, paginate_positions
 
-if TYPE_CHECKING:
-    from . import SnowDeviceManagementBackend
-
 
 class Task(Kept, BaseModel):
     """A command sent to one or more managed devices."""
@@ -43,7 +40,7 @@ class Task(Kept, BaseModel):
 
     def __init__(
         self,
-        backend: SnowDeviceManagementBackend,
+        backend: BackendCore,
         devices: list[ManagedDevice],
         command: dict[str, Any],
         description: str | None,
@@ -54,7 +51,7 @@ class Task(Kept, BaseModel):
             execution.device.enqueue(execution, now)
 
     @classmethod
-    def restore(cls, backend: SnowDeviceManagementBackend, saved: dict[str, Any]) -> Task:
+    def restore(cls, backend: BackendCore, saved: dict[str, Any]) -> Task:
         """The task as `saved()` gave it, queued again on its devices, drawing no ID."""
         task = cast("Task", cls.__new__(cls))
         devices = [backend.get_device(execution["managedDeviceId"]) for execution in saved["executions"]]
@@ -89,7 +86,7 @@ class Task(Kept, BaseModel):
 
     def _set_up(
         self,
-        backend: SnowDeviceManagementBackend,
+        backend: BackendCore,
         task_id: str,
         devices: list[ManagedDevice],
         command: dict[str, Any],

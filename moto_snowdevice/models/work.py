@@ -30,9 +30,8 @@ from .core import BackendCore
 if TYPE_CHECKING:
     from collections import deque
 
-    from . import SnowDeviceManagementBackend
     from .devices import ManagedDevice
-    from .tasks import Execution
+    from .executions import Execution
 
 EXECUTION_MODEL = "snow-device-management::execution"
 
@@ -81,7 +80,7 @@ def pick(weights: dict[str, float], point: float) -> str | None:
 class DeviceWork:
     """A managed device's queue of work and its pace through it (the part of ManagedDevice that works)."""
 
-    backend: SnowDeviceManagementBackend
+    backend: BackendCore
     queue: deque[Execution]
     running: Execution | None
     online: bool
