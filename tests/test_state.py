@@ -133,45 +133,55 @@ def test_devices_tasks_executions_and_tags_survive_a_restart(tmp_path: Path, sto
         assert sdm.describe_task(taskId=waiting)["state"] == "CANCELED"
 
 
+class TaskStream:
+    """Threads creating tasks on one server, canceling every other one, until the server is killed."""
+
+    def __init__(self, sdm: Any) -> None:
+        self.sdm = sdm
+        self.created: list[str] = []
+        self.canceled: list[str] = []
+        self.errors: list[Exception] = []
+        self.stop, self.killing = threading.Event(), threading.Event()
+
+    def run(self) -> None:
+        # Acknowledged calls are recorded only once their answer arrived
+        while not self.stop.is_set():
+            try:
+                task_id = self.sdm.create_task(targets=[SAMPLE_DEVICE], command={"reboot": {}}).get("taskId")
+                if task_id is None:
+                    return  # an answer cut off by the kill acknowledges nothing
+                self.created.append(task_id)
+                if len(self.created) % 2:
+                    self.sdm.cancel_task(taskId=task_id)
+                    self.canceled.append(task_id)
+            except (ClientError, BotoCoreError) as error:
+                if not self.killing.is_set():  # only the kill may end a call with an error
+                    self.errors.append(error)
+                return
+
+    def kill_after(self, process: MockServerProcess, acknowledged: int, threads: int = 3) -> None:
+        """Stream from `threads` threads until `acknowledged` tasks were created, then SIGKILL the server."""
+        streams = [threading.Thread(target=self.run) for _ in range(threads)]
+        for thread in streams:
+            thread.start()
+        deadline = time.monotonic() + 120
+        while len(self.created) < acknowledged:
+            assert not self.errors and time.monotonic() < deadline and any(t.is_alive() for t in streams)
+            threading.Event().wait(0.05)
+        self.killing.set()
+        process.stop(signal.SIGKILL)
+        self.stop.set()
+        for thread in streams:
+            thread.join(timeout=60)
+
+
 def test_every_acknowledged_create_and_cancel_survives_kill_9_in_the_middle_of_a_stream(tmp_path: Path) -> None:
     state_file = tmp_path / "state.db"
     for _ in range(2):
-        created: list[str] = []
-        canceled: list[str] = []
         with MockServerProcess("--fleet", "sample", "--state", str(state_file)) as process:
-            sdm = client(process.url)
-            stop, killing = threading.Event(), threading.Event()
-            errors: list[Exception] = []
-
-            def stream() -> None:
-                # Acknowledged calls are recorded only once their answer arrived
-                while not stop.is_set():
-                    try:
-                        task_id = sdm.create_task(targets=[SAMPLE_DEVICE], command={"reboot": {}}).get("taskId")
-                        if task_id is None:
-                            return  # an answer cut off by the kill acknowledges nothing
-                        created.append(task_id)
-                        if len(created) % 2:
-                            sdm.cancel_task(taskId=task_id)
-                            canceled.append(task_id)
-                    except (ClientError, BotoCoreError) as error:
-                        if not killing.is_set():  # only the kill may end a call with an error
-                            errors.append(error)
-                        return
-
-            streams = [threading.Thread(target=stream) for _ in range(3)]
-            for thread in streams:
-                thread.start()
-            deadline = time.monotonic() + 120
-            while len(created) < 60:
-                assert not errors and time.monotonic() < deadline and any(t.is_alive() for t in streams)
-                threading.Event().wait(0.05)
-            killing.set()
-            process.stop(signal.SIGKILL)
-            stop.set()
-            for thread in streams:
-                thread.join(timeout=60)
-            assert errors == []
+            stream = TaskStream(client(process.url))
+            stream.kill_after(process, acknowledged=60)
+            assert stream.errors == []
 
         with server("--state", str(state_file)) as url:
             sdm = client(url)
@@ -180,8 +190,8 @@ def test_every_acknowledged_create_and_cancel_survives_kill_9_in_the_middle_of_a
                 for page in sdm.get_paginator("list_tasks").paginate()
                 for task in page["tasks"]
             }
-            assert set(created) <= set(states)
-            assert all(states[task_id] == "CANCELED" for task_id in canceled)
+            assert set(stream.created) <= set(states)
+            assert all(states[task_id] == "CANCELED" for task_id in stream.canceled)
 
 
 @pytest.mark.parametrize("sync", ["normal", "full"])

@@ -2,7 +2,6 @@
 
 import math
 import os
-import shutil
 import signal
 import sqlite3
 import threading
@@ -15,7 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from moto import mock_aws
 
-from moto_snowdevice import _state, models
+from moto_snowdevice import _state
 from moto_snowdevice._state import StateFileError, StateStore, StateWriteError
 from moto_snowdevice.models import SnowDeviceManagementBackend, check_device_document, snowdevicemanagement_backends
 from moto_snowdevice.pytest_plugin import MockServerProcess
