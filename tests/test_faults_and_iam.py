@@ -16,13 +16,14 @@ from botocore.config import Config
 from botocore.credentials import Credentials
 from botocore.exceptions import ClientError
 from moto import mock_aws
-from moto.core import set_initial_no_auth_action_count
+from moto.core import DEFAULT_ACCOUNT_ID, set_initial_no_auth_action_count
 
 import moto_snowdevice
 from moto_snowdevice import clear_faults, inject_fault
 from moto_snowdevice._moto import iam_enforced, mock_random
 from moto_snowdevice._shapes import ERROR_STATUS
 from moto_snowdevice.exceptions import ValidationException
+from moto_snowdevice.models import snowdevicemanagement_backends
 from moto_snowdevice.pytest_plugin import MockServerProcess
 
 from helpers import device_arn, refused, task_arn
@@ -58,6 +59,13 @@ def new_task(sdm: Any, device: str, **params: Any) -> str:
 
 def task_ids(sdm: Any) -> list[str]:
     return [task["taskId"] for task in sdm.list_tasks()["tasks"]]
+
+
+def held_states(task_id: str) -> list[str]:
+    """The task's execution states as this process's model holds them: a look that reports no work, so moves none
+    (every API read of a task reports its work, and under moto's manual progression moves it a step)."""
+    task = snowdevicemanagement_backends[DEFAULT_ACCOUNT_ID][REGION].get_task(task_id)
+    return [str(execution.state) for execution in task.executions]
 
 
 def outcomes(sdm: Any, calls: int) -> list[bool]:
@@ -294,11 +302,12 @@ def test_a_cancel_task_failed_by_a_fault_leaves_the_task_in_progress_and_cancela
     inject_fault("CancelTask", "ThrottlingException")
     with refused("ThrottlingException", 429):
         sdm.cancel_task(taskId=task)
-    assert sdm.describe_task(taskId=task)["state"] == "IN_PROGRESS"
-    executions = sdm.list_executions(taskId=task)["executions"]
-    assert [execution["state"] for execution in executions] == ["QUEUED"]
+    # No call that reports work came between, so only the failed cancel could have changed the task: a cancel
+    # succeeds only while the task is IN_PROGRESS with every execution QUEUED
     assert sdm.cancel_task(taskId=task)["taskId"] == task
     assert sdm.describe_task(taskId=task)["state"] == "CANCELED"
+    executions = sdm.list_executions(taskId=task)["executions"]
+    assert [execution["state"] for execution in executions] == ["CANCELED"]
 
 
 def test_boto3_retries_recover_from_two_injected_throttling_errors(aws: None) -> None:
@@ -608,12 +617,12 @@ def test_moto_reset_at_the_server_clears_the_faults(sdm_server: str) -> None:
 def test_a_policy_allowing_every_action_lets_bodiless_json_and_delete_requests_through(aws: None, device: str) -> None:
     sdm = user_client(ALLOW_ALL)
     created = sdm.create_task(targets=[device], command=REBOOT, tags={"team": "a", "env": "test"})
+    # Canceled before any read reports its work, so still queued and cancelable
+    assert sdm.cancel_task(taskId=created["taskId"])["taskId"] == created["taskId"]
     assert [summary["taskId"] for summary in sdm.list_tasks()["tasks"]] == [created["taskId"]]
-    assert sdm.describe_task(taskId=created["taskId"])["state"] == "IN_PROGRESS"
+    assert sdm.describe_task(taskId=created["taskId"])["state"] == "CANCELED"
     sdm.untag_resource(resourceArn=created["taskArn"], tagKeys=["team"])
     assert sdm.list_tags_for_resource(resourceArn=created["taskArn"])["tags"] == {"env": "test"}
-    assert sdm.cancel_task(taskId=created["taskId"])["taskId"] == created["taskId"]
-    assert sdm.describe_task(taskId=created["taskId"])["state"] == "CANCELED"
 
 
 @pytest.mark.decorator_mode
@@ -638,9 +647,8 @@ def test_an_explicit_deny_of_cancel_task_beats_an_allow_of_every_action(aws: Non
     sdm = user_client(ALLOW_ALL, {"Effect": "Deny", "Action": "snow-device-management:CancelTask", "Resource": "*"})
     with refused("AccessDeniedException", 403):
         sdm.cancel_task(taskId=task)
+    assert held_states(task) == ["QUEUED"]
     assert sdm.describe_task(taskId=task)["state"] == "IN_PROGRESS"
-    executions = sdm.list_executions(taskId=task)["executions"]
-    assert [execution["state"] for execution in executions] == ["QUEUED"]
 
 
 @pytest.mark.decorator_mode
@@ -739,8 +747,9 @@ def test_the_server_lets_a_user_allowed_every_action_create_describe_list_and_un
     sdm = iam_server_client(iam_server, "allowed")
     tags = {"team": "a", "env": "test"}
     created = sdm.create_task(targets=[iam_server["device"]], command=REBOOT, tags=tags)
-    assert created["taskId"] in [summary["taskId"] for summary in sdm.list_tasks()["tasks"]]
+    # The task's first read takes its execution from the queue (one step): the task is running, not yet done
     assert sdm.describe_task(taskId=created["taskId"])["state"] == "IN_PROGRESS"
+    assert created["taskId"] in [summary["taskId"] for summary in sdm.list_tasks()["tasks"]]
     sdm.untag_resource(resourceArn=created["taskArn"], tagKeys=["team"])
     assert sdm.list_tags_for_resource(resourceArn=created["taskArn"])["tags"] == {"env": "test"}
 
@@ -793,13 +802,13 @@ def prober(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch, fore
 
 
 def assert_unchanged(foreign: dict[str, Any]) -> None:
+    """The probe neither canceled nor moved the task's work, nor touched a tag."""
     sdm = client()
     assert "MOTO_ACCOUNT_ID" not in os.environ
-    assert sdm.describe_task(taskId=foreign["task"])["state"] == "IN_PROGRESS"
+    assert held_states(foreign["task"]) == ["QUEUED"]
     assert sdm.list_tags_for_resource(resourceArn=foreign["task_arn"])["tags"] == {"owner": "home"}
     assert sdm.list_tags_for_resource(resourceArn=foreign["device_arn"])["tags"] == {"site": "home"}
-    executions = sdm.list_executions(taskId=foreign["task"])["executions"]
-    assert [execution["state"] for execution in executions] == ["QUEUED"]
+    assert sdm.describe_task(taskId=foreign["task"])["state"] == "IN_PROGRESS"
 
 
 @pytest.mark.decorator_mode
