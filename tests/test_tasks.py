@@ -3,14 +3,18 @@ CancelTask, ListTasks, tags, and how errors look on the wire."""
 
 import json
 import re
+from collections.abc import Iterator
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import boto3
 import moto.backend_index
 import pytest
 from botocore.exceptions import ClientError
+from freezegun import freeze_time
 from moto import mock_aws
 from moto.core import DEFAULT_ACCOUNT_ID
+from moto.moto_api import state_manager
 
 import moto_snowdevice
 from moto_snowdevice.models import ManagedDevice
@@ -26,6 +30,8 @@ UNKNOWN_DEVICE = "smd-aaaaaaaaaaaaaaaa"
 UNKNOWN_TASK = "st-aaaaaaaaaaaaaaaa"
 TASK_ID = re.compile(r"^st-[a-z0-9]{16}$")
 DEVICE_ID = re.compile(r"^smd-[a-z0-9]{16}$")
+EXECUTION_MODEL = "snow-device-management::execution"
+NOON = datetime(2020, 1, 1, 12, 0, 0, tzinfo=timezone.utc)
 
 
 # Helpers
@@ -49,6 +55,22 @@ def all_pages(sdm: Any, **params: Any) -> list[dict[str, Any]]:
     while "nextToken" in pages[-1]:
         pages.append(sdm.list_tasks(nextToken=pages[-1]["nextToken"], **params))
     return pages
+
+
+@pytest.fixture
+def frozen() -> Iterator[Any]:
+    """A clock frozen at noon on 2020-01-01, under mock_aws."""
+    with freeze_time(NOON) as frozen_clock, mock_aws():
+        yield frozen_clock
+
+
+@pytest.fixture
+def transition() -> Iterator[Any]:
+    """Sets moto's progression for this service's executions for one test."""
+    try:
+        yield lambda config: state_manager.set_transition(EXECUTION_MODEL, config)
+    finally:
+        state_manager.unset_transition(EXECUTION_MODEL)
 
 
 # Registration
@@ -247,10 +269,24 @@ def test_create_task_refuses_a_client_token_reused_with_other_parameters(sdm: An
 
 
 def test_a_new_task_is_in_progress_never_queued(sdm: Any, device: str) -> None:
-    task_id = new_task(sdm, device)
+    # Each read below is the first to report its task's work: a task listed, and one described
+    listed = new_task(sdm, device)
+    assert [(task["taskId"], task["state"]) for task in sdm.list_tasks()["tasks"]] == [(listed, "IN_PROGRESS")]
+
+    described = new_task(sdm, moto_snowdevice.add_device())
+    assert sdm.describe_task(taskId=described)["state"] == "IN_PROGRESS"
+
+
+@pytest.mark.decorator_mode
+def test_a_task_whose_execution_is_still_queued_reads_in_progress(frozen: Any, transition: Any) -> None:
+    # Under a time progression whose first step is an hour away, reads are pure: the execution stays QUEUED
+    transition({"progression": "time", "seconds": 3600})
+    sdm = client()
+    task_id = new_task(sdm, moto_snowdevice.add_device())
 
     assert sdm.describe_task(taskId=task_id)["state"] == "IN_PROGRESS"
     assert [task["state"] for task in sdm.list_tasks()["tasks"]] == ["IN_PROGRESS"]
+    assert [execution["state"] for execution in sdm.list_executions(taskId=task_id)["executions"]] == ["QUEUED"]
 
 
 def test_describe_task_returns_the_whole_task_and_no_completed_at_while_in_progress(sdm: Any, device: str) -> None:
@@ -302,15 +338,18 @@ def test_cancel_returns_only_the_task_id(sdm: Any, device: str) -> None:
     assert canceled == {"taskId": task_id}
 
 
-def test_cancel_moves_the_task_to_canceled_and_its_last_update_forward(sdm: Any, device: str) -> None:
-    task_id = new_task(sdm, device)
-    before = sdm.describe_task(taskId=task_id)
+@pytest.mark.decorator_mode
+def test_cancel_moves_the_task_to_canceled_and_its_last_update_forward(frozen: Any) -> None:
+    sdm = client()
+    task_id = new_task(sdm, moto_snowdevice.add_device())
+    frozen.tick(5)
 
     sdm.cancel_task(taskId=task_id)
 
     after = sdm.describe_task(taskId=task_id)
     assert after["state"] == "CANCELED"
-    assert after["lastUpdatedAt"] > before["lastUpdatedAt"]
+    assert after["createdAt"] == NOON
+    assert after["lastUpdatedAt"] == NOON + timedelta(seconds=5)
 
 
 def test_cancel_refuses_a_task_that_is_already_canceled(sdm: Any, device: str) -> None:
