@@ -12,6 +12,7 @@ execution change's, so they never go back.
 from __future__ import annotations
 
 import time
+from collections.abc import Container
 from threading import Lock, RLock
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -31,9 +32,12 @@ if TYPE_CHECKING:
     from .tasks import Task
 
 
-def _new_id(prefix: str) -> str:
-    drawn: str = mock_random.get_random_string(length=16, lower_case=True)
-    return prefix + drawn
+def _new_id(prefix: str, taken: Container[str] = ()) -> str:
+    """A new ID drawn from moto's seeded source, never one in `taken`: re-seeding mid-test repeats the draws."""
+    while True:
+        drawn: str = mock_random.get_random_string(length=16, lower_case=True)
+        if prefix + drawn not in taken:
+            return prefix + drawn
 
 
 def _hex(length: int) -> str:

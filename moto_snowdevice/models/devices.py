@@ -61,7 +61,7 @@ class ManagedDevice(Kept, DeviceWork, BaseModel):
     _UNKEPT = frozenset({"queue", "running"})
 
     def __init__(self, backend: BackendCore, document: dict[str, Any], now: float, online: bool = True):
-        managed_device_id = document.get("managedDeviceId") or _new_id("smd-")
+        managed_device_id = document.get("managedDeviceId") or _new_id("smd-", backend.devices)
         fields = _default_device(now)
         fields.update(document)
         self._set_up(backend, managed_device_id, fields)
@@ -131,6 +131,15 @@ class ManagedDevice(Kept, DeviceWork, BaseModel):
         # From the moment it has a backend and an ID it is something the store can write
         if "backend" in fields and "managed_device_id" in fields:
             fields["backend"].report_change(self)
+
+    # Where it lives, for moto's dashboard (/moto-api/data.json lists a model's public fields)
+    @property
+    def account_id(self) -> str:
+        return self.backend.account_id
+
+    @property
+    def region_name(self) -> str:
+        return self.backend.region_name
 
     @property
     def associated_with_job(self) -> str | None:

@@ -55,6 +55,19 @@ class Execution(Kept, BaseModel):
     def finished(self) -> bool:
         return self.state in FINAL_EXECUTION_STATES
 
+    # What it belongs to, for moto's dashboard (/moto-api/data.json lists a model's public fields)
+    @property
+    def task_id(self) -> str:
+        return self.task.task_id
+
+    @property
+    def account_id(self) -> str:
+        return self.task.account_id
+
+    @property
+    def region_name(self) -> str:
+        return self.task.region_name
+
     def time_out(self, limit: float) -> None:
         # At its deadline, unless it changed later than that (the timeout was set after the change)
         self.move_to(TIMED_OUT, max(self.task.created_at + limit, self.last_updated_at))

@@ -46,7 +46,7 @@ class Task(Kept, BaseModel):
         description: str | None,
         now: float,
     ):
-        self._set_up(backend, _new_id("st-"), devices, command, description, now)
+        self._set_up(backend, _new_id("st-", backend.tasks), devices, command, description, now)
         for execution in self.executions:
             execution.device.enqueue(execution, now)
 
@@ -109,6 +109,15 @@ class Task(Kept, BaseModel):
         self.executions = tuple(
             Execution(self, device, str(number), now) for number, device in enumerate(devices, start=1)
         )
+
+    # Where it lives, for moto's dashboard (/moto-api/data.json lists a model's public fields)
+    @property
+    def account_id(self) -> str:
+        return self.backend.account_id
+
+    @property
+    def region_name(self) -> str:
+        return self.backend.region_name
 
     @property
     def task_arn(self) -> str:
