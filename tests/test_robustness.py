@@ -12,6 +12,7 @@ import re
 import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote, urlsplit
@@ -26,8 +27,10 @@ from botocore.exceptions import ClientError
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from moto import mock_aws
+from moto.moto_api import state_manager
 
 import moto_snowdevice
+from moto_snowdevice._checks import MAX_TIMES
 from moto_snowdevice.exceptions import SnowDeviceManagementError
 from moto_snowdevice.models import EC2_INSTANCE, snowdevicemanagement_backends
 
@@ -35,6 +38,10 @@ SERVICE = "snow-device-management"
 REGION = "us-east-1"
 DUMMY_KEYS = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
 CONTROL = f"/moto-api/{SERVICE}"
+EXECUTION_MODEL = f"{SERVICE}::execution"
+# moto's manual progression with the largest count: no run reports a device's work that often, so a check of
+# the whole state reads it at one moment (the documented way to look without moving work)
+HOLD_STILL = {"progression": "manual", "times": MAX_TIMES}
 MODEL = botocore.session.get_session().get_service_model(SERVICE)
 OPERATIONS = sorted(MODEL.operation_names)
 DOCUMENTED_ERRORS = {
@@ -53,6 +60,10 @@ TASK_STATES = frozenset(MODEL.shape_for("TaskState").enum)
 EXECUTION_STATES = tuple(MODEL.shape_for("ExecutionState").enum)
 # Work not yet over: a task is IN_PROGRESS exactly while one of its executions is in one of these
 UNFINISHED_EXECUTION_STATES = frozenset({"QUEUED", "IN_PROGRESS"})
+# Under moto's default manual progression a ListTasks with a state filter picks its page by the state each task
+# is in as the call arrives, then moves each returned task's devices one step and answers as of after it: a task
+# picked IN_PROGRESS may read COMPLETED (a step never cancels), an ended task stays as it is
+SHOWN_AFTER_A_STEP = {"IN_PROGRESS": {"IN_PROGRESS", "COMPLETED"}, "COMPLETED": {"COMPLETED"}, "CANCELED": {"CANCELED"}}
 COMMANDS = tuple(MODEL.shape_for("Command").members)
 # What the service answers when a path names no operation at all (an empty path label, say)
 NO_OPERATION = "UnknownOperationException"
@@ -111,6 +122,13 @@ class InProcessMock:
             return False
         return True
 
+    def set_transition(self, transition: dict[str, Any] | None) -> None:
+        """Set moto's progression for this service's executions; None removes it."""
+        if transition is None:
+            state_manager.unset_transition(EXECUTION_MODEL)
+        else:
+            state_manager.set_transition(EXECUTION_MODEL, transition)
+
 
 class ServerMock(InProcessMock):
     """The mock server of the session, seeded and controlled through moto's API."""
@@ -133,6 +151,25 @@ class ServerMock(InProcessMock):
         response = requests.post(f"{self.url}{CONTROL}/advance-execution", json=body, timeout=30)
         assert response.status_code in (200, 400), response.text
         return response.status_code == 200
+
+    def set_transition(self, transition: dict[str, Any] | None) -> None:
+        if transition is None:
+            route, body = "unset-transition", {"model_name": EXECUTION_MODEL}
+        else:
+            route, body = "set-transition", {"model_name": EXECUTION_MODEL, "transition": transition}
+        response = requests.post(f"{self.url}/moto-api/state-manager/{route}", json=body, timeout=30)
+        # moto's state manager answers both routes with 201
+        assert response.status_code == 201, response.text
+
+
+@contextmanager
+def held_still(mock: InProcessMock) -> Iterator[None]:
+    """While the block runs, no read moves work: the block sees the whole state at one moment."""
+    mock.set_transition(HOLD_STILL)
+    try:
+        yield
+    finally:
+        mock.set_transition(None)
 
 
 class CallRecorder:
@@ -897,7 +934,10 @@ def list_step(run: SequenceRun, action: tuple[Any, ...]) -> None:
     if state is None:
         assert sorted(ids) == sorted(run.ledger.created)
     for task in listed:
-        assert state in (None, task["state"])
+        if state is not None:
+            assert task["state"] in SHOWN_AFTER_A_STEP[state], (state, task)
+            # Picked as IN_PROGRESS, so not yet ended as the call arrived
+            assert state != "IN_PROGRESS" or task["taskId"] not in run.ledger.ended, (state, task)
         run.ledger.saw(task["taskId"], task["state"])
 
 
@@ -935,7 +975,8 @@ def test_tasks_stay_consistent_under_any_sequence_of_calls(
             STEPS[kind](run, action)
         elif run.ledger.created:
             TASK_STEPS[kind](run, run.ledger.created[action[1] % len(run.ledger.created)], action)
-    check_all_tasks(run.client, run.ledger, set(run.devices), page_size)
+    with held_still(mock):
+        check_all_tasks(run.client, run.ledger, set(run.devices), page_size)
 
 
 # 2. Malformed HTTP against the server
@@ -1136,7 +1177,12 @@ class ConcurrentRun:
         assert len(created) == len(set(created)), "two CreateTask calls answered the same taskId"
         assert sorted(created) == sorted(self.created)
 
-    def check_final_state(self) -> None:
+    def check_final_state(self, mock: InProcessMock) -> None:
+        """The whole state, read at one moment."""
+        with held_still(mock):
+            self._check_state_now()
+
+    def _check_state_now(self) -> None:
         client = self.clients[0]
         listed = [task["taskId"] for task in all_pages(client.list_tasks, "tasks", maxResults=9)]
         assert len(listed) == len(set(listed)), "a task is listed twice"
@@ -1154,7 +1200,7 @@ def test_concurrent_clients_against_the_server_lose_and_tear_nothing(sdm_server:
     clients = [make_client(sdm_server) for _ in range(THREADS)]
     run = ConcurrentRun(clients, devices)
     run.run()
-    run.check_final_state()
+    run.check_final_state(server)
     assert run.canceled, "no CancelTask succeeded: the run did not exercise cancellation"
 
 
@@ -1166,5 +1212,5 @@ def test_concurrent_clients_in_process_lose_and_tear_nothing() -> None:
         clients = [make_client() for _ in range(THREADS)]
         run = ConcurrentRun(clients, devices)
         run.run()
-        run.check_final_state()
+        run.check_final_state(InProcessMock())
         assert run.canceled, "no CancelTask succeeded: the run did not exercise cancellation"
