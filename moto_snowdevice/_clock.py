@@ -16,9 +16,8 @@ field) and moves nothing.
 import json
 from typing import Any
 
-from . import _moto
 from ._checks import check_advance_seconds
-from ._control import API_PREFIX, DEFAULT_REGION, OTHER_ENDPOINTS, _endpoint_for, _json_body, call_control_route
+from ._control import API_PREFIX, OTHER_ENDPOINTS, _endpoint_for, _json_body, call_control_route
 from .exceptions import SnowDeviceManagementError, ValidationException
 from .models import snowdevicemanagement_backends
 from .responses import REQUEST_ID_HEADER, new_request_id
@@ -31,8 +30,8 @@ CLOCK_ROUTE = f"{API_PREFIX}/clock"
 def _advance_in_process(seconds: Any) -> float:
     clock = snowdevicemanagement_backends.clock
     checked = check_advance_seconds(seconds, clock.now())
-    # moto's reset reaches this service through its backends: keep one, so the reset finds the clock
-    snowdevicemanagement_backends[_moto.default_account_id()][DEFAULT_REGION]
+    # The advance is forgotten at moto's next reset, whether or not a backend exists by then
+    snowdevicemanagement_backends.watch_reset()
     return clock.advance(checked)
 
 

@@ -23,10 +23,11 @@ from importlib.abc import Loader, MetaPathFinder
 from importlib.machinery import ModuleSpec
 from importlib.metadata import version
 from types import ModuleType
-from typing import Any
+from typing import Any, TypeVar
 
 # moto's documented name; moto.core re-exports it without `as`, which mypy --strict reads as private
 from moto.core import DEFAULT_ACCOUNT_ID  # type: ignore[attr-defined]
+from moto.core.base_backend import BackendDict, BaseBackend
 from moto.core.responses import BaseResponse
 
 SUPPORTED_MOTO = ">=5.1.2,<6"
@@ -587,3 +588,55 @@ def moto_proxy_ca_bundle() -> str:
 def seed_random(seed: int) -> None:
     """What moto's /moto-api/seed?a=SEED does: seed moto's random source (IDs, drawn outcomes)."""
     mock_random.seed(seed)
+
+
+# --- BackendDict ------------------------------------------------------------------------------------
+
+_require("moto.core.base_backend.BackendDict (reset, _instances)", lambda: _has(BackendDict, "reset", "_instances"))
+_Backend = TypeVar("_Backend", bound=BaseBackend)
+
+
+class ResetAwareBackendDict(BackendDict[_Backend]):
+    """moto's BackendDict, told when moto's reset empties it.
+
+    moto's reset (BackendDict.reset: /moto-api/reset, mock_aws starting and stopping) resets each region
+    backend of every BackendDict in BackendDict._instances — those that made a backend since the last
+    reset — then calls clear() on each one and empties the list (5.1.2 - 5.2.5). Changed: what a subclass
+    forgets in `on_reset` (the fleet clock's advance) would outlive a reset; tests/test_fleet_clock.py
+    catches it.
+    """
+
+    def on_reset(self) -> None:
+        """What the dict forgets with moto's reset, beside its backends."""
+
+    def watch_reset(self) -> None:
+        """Make moto's next reset reach this dict, though it made no backend since the last one."""
+        instances = BackendDict._instances  # type: ignore[misc]
+        # By identity: two empty BackendDicts compare equal
+        if not any(watched is self for watched in instances):
+            instances.append(self)
+
+    def clear(self) -> None:
+        super().clear()
+        self.on_reset()
+
+
+def existing_backend(backends: Any, account_id: str, region_name: str) -> Any:
+    """The backend already made for an account and region, or None, without making one or taking a lock.
+
+    A BackendDict is a dict of account IDs to AccountSpecificBackend, itself a dict of regions to backends,
+    both filled on first lookup under moto's lock (5.1.2 - 5.2.5). Changed: every call would take the
+    lookup's lock (slower, same answers), since the caller then falls back to the locked lookup.
+    """
+    account = dict.get(backends, account_id)
+    return None if account is None else dict.get(account, region_name)
+
+
+def install_backend(backends: Any, account_id: str, region_name: str, backend: Any) -> None:
+    """Serve `backend` (restored from a state file) for an account and region of `backends`.
+
+    Assigning into the account's AccountSpecificBackend is what moto's own lookup does once it has built
+    a backend (5.1.2 - 5.2.5). Changed: a restored backend would not be served, and --state would start
+    empty; tests/test_state.py catches it.
+    """
+    backends[account_id][region_name] = backend

@@ -45,7 +45,7 @@ from urllib.parse import quote
 from . import models
 from ._checks import MAX_TIMESTAMP, check_execution_transition
 from ._identity import is_account_id, is_loadable_region
-from ._moto import state_manager
+from ._moto import install_backend, state_manager
 from ._shapes import SERVICE_MODEL, InvalidInput, compile_check
 from .exceptions import SnowDeviceManagementError
 from .models import (
@@ -699,7 +699,7 @@ class StateStore:
         backends = models.snowdevicemanagement_backends
         if self.loaded is not None:
             for (account_id, region), backend in self.loaded.backends.items():
-                backends[account_id][region] = backend
+                install_backend(backends, account_id, region, backend)
             _install_fleet(self.loaded.fleet)
             self._fleet_row = _json(self.loaded.fleet)
         backends.changes.listener = self._note

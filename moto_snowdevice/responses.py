@@ -11,7 +11,7 @@ from moto.core.utils import camelcase_to_underscores
 from werkzeug.exceptions import HTTPException
 
 from . import _schemas
-from ._moto import ServiceResponse, iam_enforced
+from ._moto import ServiceResponse, existing_backend, iam_enforced
 from ._shapes import (
     OPERATIONS,
     SERVICE_NAME,
@@ -373,13 +373,12 @@ def _present(result: dict[str, Any]) -> dict[str, Any]:
 
 def _backend(account_id: str, region_name: str) -> SnowDeviceManagementBackend:
     # The backend of a known account and region, without BackendDict's per-lookup locking
-    account = dict.get(snowdevicemanagement_backends, account_id)
-    if account is not None:
-        backend: SnowDeviceManagementBackend | None = dict.get(account, region_name)
-        if backend is not None:
-            return backend
-    made: SnowDeviceManagementBackend = snowdevicemanagement_backends[account_id][region_name]
-    return made
+    backend: SnowDeviceManagementBackend | None = existing_backend(
+        snowdevicemanagement_backends, account_id, region_name
+    )
+    if backend is not None:
+        return backend
+    return snowdevicemanagement_backends[account_id][region_name]
 
 
 # A SigV4 Authorization header: moto's check reads the credential scope's key, date, region and service

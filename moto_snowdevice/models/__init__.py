@@ -76,12 +76,6 @@ class SnowDeviceManagementBackend(DeviceBackend, TaskBackend, FleetConditions, F
             cls._urls = super().urls
         return cls._urls
 
-    def reset(self) -> None:
-        # moto's reset (mock_aws starting or ending, POST /moto-api/reset) resets every backend: the
-        # fleet's time goes back to the plain clock with them
-        self.fleet.clock.reset()
-        super().reset()
-
 
 # moto files models under the module's second name part ("models"); the dashboard should say the service
 file_models_under(SERVICE_NAME, "models")

@@ -16,10 +16,10 @@ from collections.abc import Container
 from threading import Lock, RLock
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from moto.core.base_backend import BackendDict, BaseBackend
+from moto.core.base_backend import BaseBackend
 from moto.utilities.tagging_service import TaggingService
 
-from .._moto import mock_random, partition_of
+from .._moto import ResetAwareBackendDict, mock_random, partition_of
 from .._shapes import SERVICE_NAME
 from .._states import TASK_CANCELED, TASK_COMPLETED, TASK_IN_PROGRESS
 from ..exceptions import ResourceNotFoundException, ValidationException
@@ -76,13 +76,18 @@ class FleetClock:
             self.advanced = 0.0
 
 
-class FleetBackends(BackendDict["SnowDeviceManagementBackend"]):
+class FleetBackends(ResetAwareBackendDict["SnowDeviceManagementBackend"]):
     """moto's BackendDict of the service, with what all its backends share: the fleet clock and the change feed."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.clock = FleetClock()
         self.changes = ChangeFeed()
+
+    def on_reset(self) -> None:
+        # moto's reset (mock_aws starting or ending, POST /moto-api/reset): the fleet's time goes back to the
+        # plain clock, whether or not any backend was ever made
+        self.clock.reset()
 
 
 # A backend's settings `--state` keeps (saved_settings); assigning one reports the backend
