@@ -49,6 +49,8 @@ START_TIMEOUT = 60.0
 # One round of traffic ends at this many requests per client or this many seconds, whichever is first
 MAX_REQUESTS_PER_CLIENT = 400
 ROUND_SECONDS = 8.0
+# How many connectivity changes take a device offline (the rest bring it online)
+OFFLINE_SHARE = 0.3
 STARTED_STATES = frozenset({"IN_PROGRESS", "SUCCEEDED", "FAILED", "TIMED_OUT"})
 FINAL_STATES = frozenset({"SUCCEEDED", "FAILED", "REJECTED", "TIMED_OUT", "CANCELED"})
 RESOURCE_ID = re.compile(r"\b(?:st|smd)-[a-z0-9]{16}\b")
@@ -242,8 +244,9 @@ class Connection:
 class Client:
     """One client thread's traffic: a seeded mix of every write and control route."""
 
-    def __init__(self, log: ClientLog, url: str, rng: random.Random, name: str):
+    def __init__(self, log: ClientLog, url: str, rng: random.Random, name: str, offline_share: float = OFFLINE_SHARE):
         self.log, self.rng, self.name = log, rng, name
+        self.offline_share = offline_share
         self.connection = Connection(url)
         self.count = 0
         # How often each route is picked, before any emphasis a run gives
@@ -435,7 +438,7 @@ class Client:
         device_id = self.pick_device(scope)
         if device_id is None:
             return
-        by, online = self.label("connectivity"), self.rng.random() < 0.7
+        by, online = self.label("connectivity"), self.rng.random() >= self.offline_share
         body = {"managedDeviceId": device_id, "online": online, "accountId": scope[0], "region": scope[1]}
         answer = self.send("connectivity", "POST", f"{CONTROL}/connectivity", body)
         self.claim(("online", scope, device_id), online, answer, by)
@@ -791,12 +794,14 @@ def seed_fleet(log: ClientLog, url: str, seed: int) -> None:
     client.added(entries, answer.body["managedDeviceIds"], answer, "the seeded fleet")
 
 
-def traffic(log: ClientLog, server: ServerRun, seed: int, number: int, emphasis: dict[str, int]) -> None:
+def traffic(
+    log: ClientLog, server: ServerRun, seed: int, number: int, emphasis: dict[str, int], offline_share: float
+) -> None:
     """CLIENTS clients until a seeded number of 200s more (or the round's time is up), then SIGKILL."""
     stop, failures = threading.Event(), []
     deadline = time.monotonic() + ROUND_SECONDS
     clients = [
-        Client(log, server.url, random.Random(f"{seed}/{number}/{index}"), f"r{number}c{index}")
+        Client(log, server.url, random.Random(f"{seed}/{number}/{index}"), f"r{number}c{index}", offline_share)
         for index in range(CLIENTS)
     ]
 
@@ -821,17 +826,22 @@ def traffic(log: ClientLog, server: ServerRun, seed: int, number: int, emphasis:
 
 
 def run_checker(
-    command: list[str], state_file: Path, rounds: int, seed: int = SEED, emphasis: dict[str, int] | None = None
+    command: list[str],
+    state_file: Path,
+    rounds: int,
+    seed: int = SEED,
+    emphasis: dict[str, int] | None = None,
+    offline_share: float = OFFLINE_SHARE,
 ) -> Run:
     """`rounds` rounds of traffic, kill -9, database check, restart and server check; `emphasis` multiplies
-    how often the named routes are picked."""
+    how often the named routes are picked, `offline_share` is how many connectivity changes go offline."""
     log, losses = ClientLog(), []
     server = ServerRun(command)
     assert server.start() is not None, f"the server did not start: {server.error()}"
     try:
         seed_fleet(log, server.url, seed)
         for number in range(rounds):
-            traffic(log, server, seed, number, emphasis or {})
+            traffic(log, server, seed, number, emphasis or {}, offline_share)
             losses += check_database(log, state_file)
             if server.start() is None:
                 losses.append(Loss("restart", state_file.name, f"the restarted server refused it: {server.error()}"))
@@ -940,10 +950,11 @@ def test_the_checker_names_tag_changes_answered_200_but_dropped(tmp_path: Path) 
 
 def test_the_checker_names_devices_whose_connectivity_change_was_answered_200_but_dropped(tmp_path: Path) -> None:
     state_file, plant_log = tmp_path / "state.db", tmp_path / "plant.log"
-    # Every request taking a device offline is dropped: a device whose last one was acknowledged shows it
+    # Every request taking a device offline is dropped: a device whose last one was acknowledged shows it.
+    # Most changes go offline, so that some device's last change is one, whatever the moment of the kill
     command = planted_server(state_file, "dropped-connectivity", plant_log, every=1)
 
-    run = run_checker(command, state_file, rounds=1, emphasis={"connectivity": 5})
+    run = run_checker(command, state_file, rounds=1, emphasis={"connectivity": 5}, offline_share=0.8)
 
     dropped = {entry["managedDeviceId"] for entry in planted(plant_log)}
     named = {found for loss in run.losses for found in RESOURCE_ID.findall(loss.resource)}
