@@ -10,7 +10,7 @@ that made it is answered.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 if TYPE_CHECKING:
     from . import SnowDeviceManagementBackend
@@ -23,13 +23,23 @@ ChangeListener = Callable[["SnowDeviceManagementBackend", Any], None]
 class ChangeFeed:
     """Where the models of one BackendDict report their changes; None listening: nothing is kept."""
 
-    __slots__ = ("listener",)
+    __slots__ = ("_listener",)
 
     def __init__(self) -> None:
-        self.listener: ChangeListener | None = None
+        self._listener: ChangeListener | None = None
+
+    @property
+    def listener(self) -> ChangeListener | None:
+        return self._listener
+
+    @listener.setter
+    def listener(self, listener: ChangeListener | None) -> None:
+        self._listener = listener
+        # With nobody listening (no --state), an assignment costs no report at all
+        Kept.reporting = listener is not None
 
     def report(self, backend: SnowDeviceManagementBackend, resource: Any) -> None:
-        listener = self.listener
+        listener = self._listener
         if listener is not None:
             listener(backend, resource)
 
@@ -39,10 +49,12 @@ class Kept:
 
     # Fields rebuilt on restore from other saved fields (a device's queue, its running work)
     _UNKEPT: frozenset[str] = frozenset()
+    # Whether a store listens on a change feed (set by ChangeFeed.listener)
+    reporting: ClassVar[bool] = False
 
     def __setattr__(self, name: str, value: Any) -> None:
         object.__setattr__(self, name, value)
-        if name not in self._UNKEPT:
+        if Kept.reporting and name not in self._UNKEPT:
             self._report()
 
     def _report(self) -> None:
