@@ -1,5 +1,5 @@
 // A web page using the AWS SDK for JavaScript v3 against the mock server on another origin: creates,
-// lists and cancels a task, then reports what the SDK returned to the page's own server (POST /report).
+// cancels and lists tasks, then reports what the SDK returned to the page's own server (POST /report).
 // tests/test_cors.py bundles it for the browser with esbuild and opens it in headless Chromium with
 // ?endpoint=<mock server URL>&device=<a seeded managed device ID>.
 
@@ -27,6 +27,8 @@ async function walkthrough(report) {
   const devices = await sdm.send(new ListDevicesCommand({}));
   report.devices = devices.devices.map((device) => device.managedDeviceId);
 
+  // Cancel before any read: under moto's default progression each ListTasks or DescribeTask that
+  // reports a task's work moves its device one step, and a running task can no longer be canceled
   report.step = "CreateTask";
   const created = await sdm.send(
     new CreateTaskCommand({ targets: [query.get("device")], command: { reboot: {} } }),
@@ -34,12 +36,17 @@ async function walkthrough(report) {
   report.taskId = created.taskId;
   report.taskArn = created.taskArn;
 
+  report.step = "CancelTask";
+  report.canceled = (await sdm.send(new CancelTaskCommand({ taskId: created.taskId }))).taskId;
+
+  report.step = "CreateTask of a second task";
+  report.runningTaskId = (
+    await sdm.send(new CreateTaskCommand({ targets: [query.get("device")], command: { reboot: {} } }))
+  ).taskId;
+
   report.step = "ListTasks";
   const listed = await sdm.send(new ListTasksCommand({}));
   report.listed = listed.tasks.map((task) => ({ taskId: task.taskId, state: task.state }));
-
-  report.step = "CancelTask";
-  report.canceled = (await sdm.send(new CancelTaskCommand({ taskId: created.taskId }))).taskId;
 
   report.step = "DescribeTask";
   report.state = (await sdm.send(new DescribeTaskCommand({ taskId: created.taskId }))).state;
