@@ -73,6 +73,19 @@ const addDevice = (device = {}) => control("devices", { device });
 const advanceExecution = (taskId, managedDeviceId, state) =>
   control("advance-execution", { taskId, managedDeviceId, state });
 
+/** The execution's state as moto's dashboard shows it: a look that reports no work, so moves none. */
+async function dashboardState(taskId, managedDeviceId) {
+  const response = await fetch(`${ENDPOINT}/moto-api/data.json`);
+  assert.equal(response.status, 200, `GET /moto-api/data.json answered ${response.status}`);
+  const rows = (await response.json())["snow-device-management"].Execution;
+  const matching = rows.filter((row) => row.task_id === taskId && row.managed_device_id === managedDeviceId);
+  assert.equal(matching.length, 1, `the dashboard shows ${matching.length} executions of ${taskId} on ${managedDeviceId}`);
+  return matching[0].state;
+}
+
+const deviceState = async (managedDeviceId) =>
+  (await sdm.send(new DescribeDeviceCommand({ managedDeviceId }))).deviceState;
+
 /** A fresh job ID, so that ListDevices filtered by it sees only this test's devices. */
 const newJob = () => `JID${randomUUID()}`;
 
@@ -267,7 +280,7 @@ describe("tasks and executions", () => {
     await sdm.send(new CancelTaskCommand({ taskId: first.taskId }));
   });
 
-  test("ListExecutions, DescribeExecution and advancing an execution to completion", async () => {
+  test("ListExecutions lists a task's execution on each device it targets", async () => {
     const { taskId } = await newTask(devices.slice(0, 2), { command: { unlock: {} } });
 
     const listed = await sdm.send(new ListExecutionsCommand({ taskId }));
@@ -280,26 +293,44 @@ describe("tasks and executions", () => {
       assert.ok(["QUEUED", "IN_PROGRESS"].includes(execution.state), execution.state);
       assert.equal(typeof execution.executionId, "string");
     }
+  });
 
-    const seeded = await addDevice({ associatedWithJob: job, deviceState: "LOCKED" });
-    const device = seeded.managedDeviceId;
+  test("each ListExecutions moves an idle device one step: QUEUED, then IN_PROGRESS, then SUCCEEDED", async () => {
+    const { managedDeviceId: device } = await addDevice({ associatedWithJob: job, deviceState: "LOCKED" });
+    const { taskId } = await newTask([device], { command: { unlock: {} } });
+    assert.equal(await dashboardState(taskId, device), "QUEUED");
+
+    // Under moto's default progression the step happens before the answer is built, so the answer shows it
+    const first = await sdm.send(new ListExecutionsCommand({ taskId }));
+    assert.deepEqual(first.executions.map((execution) => execution.state), ["IN_PROGRESS"]);
+    assert.equal(await deviceState(device), "UNLOCKING");
+    const second = await sdm.send(new ListExecutionsCommand({ taskId }));
+    assert.deepEqual(second.executions.map((execution) => execution.state), ["SUCCEEDED"]);
+    assert.equal(await deviceState(device), "UNLOCKED");
+    const third = await sdm.send(new ListExecutionsCommand({ taskId }));
+    assert.deepEqual(third.executions.map((execution) => execution.state), ["SUCCEEDED"]);
+    assert.equal(third.executions[0].executionId, first.executions[0].executionId);
+  });
+
+  test("advancing an execution to completion, then DescribeExecution and DescribeTask", async () => {
+    const { managedDeviceId: device } = await addDevice({ associatedWithJob: job, deviceState: "LOCKED" });
     const own = await newTask([device], { command: { unlock: {} } });
-    const [queued] = (await sdm.send(new ListExecutionsCommand({ taskId: own.taskId }))).executions;
-    assert.equal(queued.state, "QUEUED");
+    assert.equal(await dashboardState(own.taskId, device), "QUEUED");
 
     assert.equal((await advanceExecution(own.taskId, device, "IN_PROGRESS")).state, "IN_PROGRESS");
-    const running = await sdm.send(new ListExecutionsCommand({ taskId: own.taskId, state: "IN_PROGRESS" }));
-    assert.deepEqual(running.executions.map((execution) => execution.managedDeviceId), [device]);
-    assert.equal(
-      (await sdm.send(new DescribeDeviceCommand({ managedDeviceId: device }))).deviceState,
-      "UNLOCKING",
-    );
+    // A filter that returns nothing reports no work, so this look moves nothing
+    const queued = await sdm.send(new ListExecutionsCommand({ taskId: own.taskId, state: "QUEUED" }));
+    assert.deepEqual(queued.executions, []);
+    assert.equal(await dashboardState(own.taskId, device), "IN_PROGRESS");
+    assert.equal(await deviceState(device), "UNLOCKING");
 
     assert.equal((await advanceExecution(own.taskId, device, "SUCCEEDED")).state, "SUCCEEDED");
+    const succeeded = await sdm.send(new ListExecutionsCommand({ taskId: own.taskId, state: "SUCCEEDED" }));
+    assert.deepEqual(succeeded.executions.map((execution) => execution.managedDeviceId), [device]);
     const execution = await sdm.send(new DescribeExecutionCommand({ taskId: own.taskId, managedDeviceId: device }));
     assert.equal(execution.taskId, own.taskId);
     assert.equal(execution.managedDeviceId, device);
-    assert.equal(execution.executionId, queued.executionId);
+    assert.equal(execution.executionId, succeeded.executions[0].executionId);
     assert.equal(execution.state, "SUCCEEDED");
     assertRecentDate(execution.startedAt, "startedAt");
     assertRecentDate(execution.lastUpdatedAt, "lastUpdatedAt");
@@ -308,10 +339,7 @@ describe("tasks and executions", () => {
     const task = await sdm.send(new DescribeTaskCommand({ taskId: own.taskId }));
     assert.equal(task.state, "COMPLETED");
     assertRecentDate(task.completedAt, "completedAt");
-    assert.equal(
-      (await sdm.send(new DescribeDeviceCommand({ managedDeviceId: device }))).deviceState,
-      "UNLOCKED",
-    );
+    assert.equal(await deviceState(device), "UNLOCKED");
   });
 
   test("DescribeExecution of a device the task does not target is a ResourceNotFoundException", async () => {
