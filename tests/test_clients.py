@@ -169,6 +169,7 @@ def test_the_cli_creates_describes_lists_and_cancels_tasks(cli: Cli) -> None:
     task_id = created["taskId"]
     assert created["taskArn"] == task_arn(task_id)
 
+    # The first read reports the task's work: under moto's default progression both devices take a step
     task = cli("describe-task", "--task-id", task_id)
     assert task["taskId"] == task_id
     assert task["taskArn"] == task_arn(task_id)
@@ -180,35 +181,49 @@ def test_the_cli_creates_describes_lists_and_cancels_tasks(cli: Cli) -> None:
     assert "completedAt" not in task
 
     others = [cli("create-task", "--targets", device, "--command", '{"unlock": {}}')["taskId"] for device in devices]
-    # One task per page: the CLI follows nextToken through every page and merges them
+    # Canceled before anything reads it, so nothing has moved its work
+    canceled_id = cli("create-task", "--targets", devices[2], "--command", '{"reboot": {}}')["taskId"]
+    assert cli("cancel-task", "--task-id", canceled_id) == {"taskId": canceled_id}
+
+    # One task per page: the CLI follows nextToken through every page and merges them. Each page reports
+    # its task's work, so each listed task's devices take one step: the first task's second step ends it,
+    # each other task's first step starts it, and the canceled task stays as it is
     listed = cli("list-tasks", "--page-size", "1")
-    assert [summary["taskId"] for summary in listed["tasks"]] == [task_id, *others]
+    assert [summary["taskId"] for summary in listed["tasks"]] == [task_id, *others, canceled_id]
+    assert [summary["state"] for summary in listed["tasks"]] == [
+        "COMPLETED", "IN_PROGRESS", "IN_PROGRESS", "IN_PROGRESS", "CANCELED"
+    ]  # fmt: skip
     assert listed["tasks"][0] == {
         "taskId": task_id,
         "taskArn": task_arn(task_id),
-        "state": "IN_PROGRESS",
+        "state": "COMPLETED",
         "tags": {"owner": "ops", "batch": "1"},
     }
+    assert is_epoch(cli("describe-task", "--task-id", task_id)["completedAt"])
 
-    assert cli("cancel-task", "--task-id", task_id) == {"taskId": task_id}
-    canceled = cli("describe-task", "--task-id", task_id)
+    canceled = cli("describe-task", "--task-id", canceled_id)
     assert canceled["state"] == "CANCELED"
     assert canceled["lastUpdatedAt"] >= canceled["createdAt"]
-    assert [summary["taskId"] for summary in cli("list-tasks", "--state", "CANCELED")["tasks"]] == [task_id]
+    assert [summary["taskId"] for summary in cli("list-tasks", "--state", "CANCELED")["tasks"]] == [canceled_id]
 
-    again = cli.run("cancel-task", "--task-id", task_id)
+    again = cli.run("cancel-task", "--task-id", canceled_id)
     assert again.returncode != 0
     assert "(ValidationException)" in again.stderr
+    running = cli.run("cancel-task", "--task-id", others[0])
+    assert running.returncode != 0
+    assert "(ValidationException)" in running.stderr
 
 
 def test_the_cli_lists_and_describes_executions(cli: Cli) -> None:
     device = add_device(cli.url, deviceState="LOCKED")["managedDeviceId"]
     task_id = cli("create-task", "--targets", device, "--command", '{"unlock": {}}')["taskId"]
 
-    queued = cli("list-executions", "--task-id", task_id)
-    assert queued == {
-        "executions": [{"executionId": "1", "taskId": task_id, "managedDeviceId": device, "state": "QUEUED"}]
+    # The step a reporting call takes under moto's default progression happens before the answer is built
+    started = cli("list-executions", "--task-id", task_id)
+    assert started == {
+        "executions": [{"executionId": "1", "taskId": task_id, "managedDeviceId": device, "state": "IN_PROGRESS"}]
     }
+    assert cli("describe-device", "--managed-device-id", device)["deviceState"] == "UNLOCKING"
 
     control(cli.url, "advance-execution", {"taskId": task_id, "managedDeviceId": device, "state": "SUCCEEDED"})
 

@@ -79,7 +79,8 @@ async function dashboardState(taskId, managedDeviceId) {
   assert.equal(response.status, 200, `GET /moto-api/data.json answered ${response.status}`);
   const rows = (await response.json())["snow-device-management"].Execution;
   const matching = rows.filter((row) => row.task_id === taskId && row.managed_device_id === managedDeviceId);
-  assert.equal(matching.length, 1, `the dashboard shows ${matching.length} executions of ${taskId} on ${managedDeviceId}`);
+  const shown = `the dashboard shows ${matching.length} executions of ${taskId} on ${managedDeviceId}`;
+  assert.equal(matching.length, 1, shown);
   return matching[0].state;
 }
 
