@@ -213,6 +213,27 @@ def test_a_filtered_list_tasks_moves_only_the_devices_of_the_tasks_it_returns(aw
     assert (held(queued_elsewhere, unlisted), held(queued_behind, listed)) == ("QUEUED", "QUEUED")
 
 
+def test_a_filtered_listing_answers_only_what_is_still_in_its_state_after_its_step(aws: None) -> None:
+    sdm = client()
+    moving, idle = moto_snowdevice.add_device(), moto_snowdevice.add_device()
+    stepped = new_task(sdm, moving)
+    untouched = new_task(sdm, idle)
+    moto_snowdevice.set_device_online(idle, False)
+
+    tasks = sdm.list_tasks(state="IN_PROGRESS")["tasks"]
+    fresh_device = moto_snowdevice.add_device()
+    fresh = new_task(sdm, fresh_device)
+    executions = sdm.list_executions(taskId=fresh, state="QUEUED")["executions"]
+
+    # A task stays IN_PROGRESS through its step; the fresh execution was picked QUEUED and left it with its
+    # step, so is not answered
+    assert [task["taskId"] for task in tasks] == [stepped, untouched]
+    assert {task["state"] for task in tasks} == {"IN_PROGRESS"}
+    assert executions == []
+    assert (held(stepped, moving), held(fresh, fresh_device)) == ("IN_PROGRESS", "IN_PROGRESS")
+    assert sdm.list_executions(taskId=untouched, state="QUEUED")["executions"][0]["state"] == "QUEUED"
+
+
 # Outcomes fixed per execution, whoever looks first
 
 

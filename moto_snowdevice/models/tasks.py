@@ -266,7 +266,8 @@ class TaskBackend(BackendCore):
     def list_tasks(
         self, state: str | None, max_results: int | None, next_token: str | None
     ) -> tuple[list[Task], str | None]:
-        """A page of tasks, chosen by the state they are in as the call arrives; then their work is reported."""
+        """A page of tasks, chosen by the state they are in as the call arrives; then their work is reported,
+        and those still in `state` answered (a page may be short; its token goes on where it stopped)."""
         scope = ("ListTasks", self.account_id, self.region_name, state)
         now = self._now()
         if state:
@@ -279,6 +280,9 @@ class TaskBackend(BackendCore):
         else:
             tasks, next_token = paginate(self._task_order, None, max_results, next_token, *scope)
         self._observe_tasks(tasks, now)
+        if state:
+            # The answer keeps to its filter: a task the step just moved out of `state` is left out
+            tasks = [task for task in tasks if task.state == state]
         return tasks, next_token
 
     def get_execution(self, task_id: str, managed_device_id: str) -> Execution:
@@ -296,7 +300,7 @@ class TaskBackend(BackendCore):
         self, task_id: str, state: str | None, max_results: int | None, next_token: str | None
     ) -> tuple[list[Execution], str | None]:
         """A page of a task's executions, chosen by the state they are in as the call arrives; then their work is
-        reported."""
+        reported, and those still in `state` answered."""
         task = self.get_task(task_id)
         now = self._now()
         self.catch_up([execution.device for execution in task.executions], now)
@@ -312,6 +316,9 @@ class TaskBackend(BackendCore):
             state,
         )
         self.observe(page, now)
+        if state:
+            # The answer keeps to its filter: an execution the step just moved out of `state` is left out
+            page = [execution for execution in page if execution.state == state]
         return page, token
 
     def advance_execution(self, task_id: str, managed_device_id: str, state: str) -> Execution:
