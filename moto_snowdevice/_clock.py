@@ -18,9 +18,8 @@ from typing import Any
 
 from ._checks import check_advance_seconds
 from ._control import API_PREFIX, OTHER_ENDPOINTS, _endpoint_for, _json_body, call_control_route
-from .exceptions import SnowDeviceManagementError, ValidationException
+from .exceptions import SnowDeviceManagementError, ValidationException, json_error, json_headers
 from .models import snowdevicemanagement_backends
-from .responses import REQUEST_ID_HEADER, new_request_id
 
 __all__ = ["advance_clock", "fleet_time"]
 
@@ -67,14 +66,13 @@ def _answer(request: Any) -> dict[str, Any]:
 
 def clock_route(request: Any, full_url: str, headers: Any) -> tuple[int, dict[str, str], str]:
     """GET reads the fleet's time, POST {"advanceSeconds": N} moves it; both answer {"now": t}."""
-    json_type = {"Content-Type": "application/json", REQUEST_ID_HEADER: new_request_id()}
     if request.method not in ("GET", "POST"):
-        allow = {**json_type, "Allow": "GET, POST"}
-        return 405, allow, json.dumps({"message": f"use GET or POST, not {request.method}"})
+        status, refused, body = json_error(405, f"use GET or POST, not {request.method}")
+        return status, {**refused, "Allow": "GET, POST"}, body
     try:
-        return 200, json_type, json.dumps(_answer(request))
+        return 200, json_headers(), json.dumps(_answer(request))
     except SnowDeviceManagementError as error:
-        return 400, json_type, json.dumps({"message": error.message})
+        return json_error(400, error.message)
 
 
 ROUTES = {f"{{0}}{CLOCK_ROUTE}$": clock_route}

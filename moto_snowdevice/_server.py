@@ -7,7 +7,6 @@ them, so slow, idle and bursty clients hold no thread.
 """
 
 import argparse
-import json
 import logging
 import os
 import signal
@@ -28,8 +27,8 @@ from . import _moto, _schemas, _state
 from ._control import add_fleet_in_process, read_fleet
 from ._cors import with_cors
 from ._shapes import SERVICE_NAME, find_operation, raw_path
-from .exceptions import SnowDeviceManagementError
-from .responses import MAX_BODY_BYTES, REQUEST_ID_HEADER, SnowDeviceManagementResponse, new_request_id
+from .exceptions import SnowDeviceManagementError, json_error
+from .responses import MAX_BODY_BYTES, SnowDeviceManagementResponse
 
 _SIGNED_FOR_SERVICE = f"/{SERVICE_NAME}/aws4_request"
 _HOST_OF_SERVICE = f"{SERVICE_NAME}."
@@ -60,9 +59,9 @@ class _ServiceRequest:
 
 
 def _json_response(status: int, code: str | None, message: str) -> _Response:
-    headers = [("Content-Type", "application/json"), (REQUEST_ID_HEADER, new_request_id())]
-    headers += [("x-amzn-ErrorType", code)] if code else []
-    return status, headers, json.dumps({"message": message}).encode()
+    """The service's JSON error answer, in the WSGI form the server writes."""
+    status, headers, body = json_error(status, message, code)
+    return status, list(headers.items()), body.encode()
 
 
 def is_for_service(environ: dict[str, Any]) -> bool:

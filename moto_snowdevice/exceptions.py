@@ -1,10 +1,38 @@
 """The documented errors of Snow Device Management; their HTTP status comes from the service model."""
 
+import json
 import re
+import uuid
 
 from moto.core.exceptions import ServiceException
 
 from ._shapes import ERROR_STATUS, SERVICE_MODEL, SERVICE_NAME
+
+REQUEST_ID_HEADER = "x-amzn-RequestId"
+# A JSON answer as moto's responses give one: status, headers, body
+JsonAnswer = tuple[int, dict[str, str], str]
+
+
+def new_request_id() -> str:
+    """A request's own ID, as AWS sends one with every response: a UUID from the OS's randomness.
+
+    Not moto's gen_amzn_requestid_long: it draws from moto's seeded source, so answering a request
+    would change the IDs of the tasks and devices made after /moto-api/seed.
+    """
+    return str(uuid.uuid4())
+
+
+def json_headers() -> dict[str, str]:
+    """The headers of every JSON answer: its content type and a fresh request ID."""
+    return {"Content-Type": "application/json", REQUEST_ID_HEADER: new_request_id()}
+
+
+def json_error(status: int, message: str, code: str | None = None) -> JsonAnswer:
+    """The one JSON error answer, {"message": ...}: with x-amzn-ErrorType when the error has a name."""
+    headers = json_headers()
+    if code is not None:
+        headers["x-amzn-ErrorType"] = code
+    return status, headers, json.dumps({"message": message})
 
 
 def _described(error: str) -> str:

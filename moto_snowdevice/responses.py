@@ -3,7 +3,6 @@
 import json
 import re
 import sys
-import uuid
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -26,9 +25,12 @@ from .exceptions import (
     AccessDeniedException,
     IncompleteSignatureException,
     InternalServerException,
+    JsonAnswer,
     MissingAuthenticationTokenException,
     SnowDeviceManagementError,
     ValidationException,
+    json_error,
+    json_headers,
 )
 from .models import (
     SnowDeviceManagementBackend,
@@ -37,7 +39,6 @@ from .models import (
     snowdevicemanagement_backends,
 )
 
-_JSON = "application/json"
 # No request of this service needs more; larger bodies are refused before they are read as JSON
 MAX_BODY_BYTES = 1024 * 1024
 # moto's IAM errors and the names rest-json services give them
@@ -48,32 +49,18 @@ _IAM_ERRORS = {
 }
 
 
-Answer = tuple[int, dict[str, str], str]
-REQUEST_ID_HEADER = "x-amzn-RequestId"
-
-
-def new_request_id() -> str:
-    """A request's own ID, as AWS sends one with every response: a UUID from the OS's randomness.
-
-    Not moto's gen_amzn_requestid_long: it draws from moto's seeded source, so answering a request
-    would change the IDs of the tasks and devices made after /moto-api/seed.
-    """
-    return str(uuid.uuid4())
+Answer = JsonAnswer
 
 
 def _error(code: str, status: int, message: str, operation: str | None) -> Answer:
-    body = {"message": message}
-    _schemas.check_response(operation, status, body)
-    headers = {"Content-Type": _JSON, "x-amzn-ErrorType": code, REQUEST_ID_HEADER: new_request_id()}
-    return status, headers, json.dumps(body)
+    _schemas.check_response(operation, status, {"message": message})
+    return json_error(status, message, code)
 
 
 def _server_error(message: str) -> Answer:
     """A 500 the service's model documents: InternalServerException, and a line on stderr."""
     print(f"moto-snowdevice: {message}", file=sys.stderr, flush=True)
-    code = InternalServerException.code
-    headers = {"Content-Type": _JSON, "x-amzn-ErrorType": code, REQUEST_ID_HEADER: new_request_id()}
-    return 500, headers, json.dumps({"message": message})
+    return json_error(500, message, InternalServerException.code)
 
 
 def _mismatch_answer(mismatch: _schemas.ResponseMismatch) -> Answer:
@@ -88,7 +75,7 @@ def _success(operation: str, result: dict[str, Any]) -> Answer:
         body = json.dumps(result, allow_nan=False)
     except ValueError:
         return _server_error(f"response mismatch: {operation}'s answer holds a number JSON cannot carry")
-    return 200, {"Content-Type": _JSON, REQUEST_ID_HEADER: new_request_id()}, body
+    return 200, json_headers(), body
 
 
 class SnowDeviceManagementResponse(ServiceResponse):
