@@ -14,7 +14,6 @@ that import.
 
 import importlib
 import importlib.util
-import json
 import os
 import re
 import sys
@@ -500,8 +499,10 @@ def check_transitions_of(model_name: str, check: Callable[[Any], Any], refusal: 
         try:
             return moto_route(request, full_url, headers)
         except refusal as refused:
-            message = getattr(refused, "message", None) or str(refused)
-            return 400, {"Content-Type": "application/json"}, json.dumps({"message": message})
+            # Imported here: the package's errors derive from a moto class this module checks first
+            from .exceptions import json_error
+
+            return json_error(400, getattr(refused, "message", None) or str(refused))
 
     _moto_api_url_paths[_SET_TRANSITION_ROUTE] = set_transition_route
 

@@ -467,3 +467,22 @@ def test_under_iam_a_request_without_a_readable_signature_is_refused_with_403_in
     response = requests.get(f"{URL}/tasks", headers=headers, timeout=30)
 
     assert_json_error(response, 403, code)
+
+
+# The one JSON error answer
+
+
+@given(message=st.text(max_size=200), code=st.one_of(st.none(), st.sampled_from(["ValidationException", "X"])))
+def test_every_json_error_is_its_message_with_a_request_id_of_its_own_and_its_name_when_it_has_one(
+    message: str, code: str | None
+) -> None:
+    from moto_snowdevice.exceptions import json_error
+
+    status, headers, body = json_error(400, message, code)
+    again = json_error(400, message, code)
+
+    assert status == 400
+    assert json.loads(body) == {"message": message}
+    assert headers["Content-Type"] == "application/json"
+    assert headers["x-amzn-RequestId"] != again[1]["x-amzn-RequestId"]
+    assert headers.get("x-amzn-ErrorType") == code
