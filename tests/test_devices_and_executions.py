@@ -603,6 +603,7 @@ def test_posting_a_fleet_with_one_bad_entry_adds_nothing(sdm: Any) -> None:
 # Executions
 
 
+@pytest.mark.decorator_mode
 def test_each_target_gets_one_queued_execution(sdm: Any, device: str, other_device: str) -> None:
     task = new_task(sdm, device, other_device)
 
@@ -648,6 +649,7 @@ def test_list_executions_refuses_an_unknown_task(sdm: Any) -> None:
         sdm.list_executions(taskId=UNKNOWN_TASK)
 
 
+@pytest.mark.decorator_mode
 def test_list_executions_filters_by_state(sdm: Any, device: str, other_device: str) -> None:
     task = new_task(sdm, device, other_device)
     moto_snowdevice.advance_execution(task, other_device, "IN_PROGRESS")
@@ -678,6 +680,7 @@ def test_each_describe_execution_moves_the_execution_one_step_by_default(sdm: An
     assert second["lastUpdatedAt"] > first["lastUpdatedAt"]
 
 
+@pytest.mark.decorator_mode
 def test_a_task_is_completed_once_its_execution_succeeded(sdm: Any, device: str) -> None:
     task = new_task(sdm, device)
     execution(sdm, task, device)
@@ -688,6 +691,7 @@ def test_a_task_is_completed_once_its_execution_succeeded(sdm: Any, device: str)
     assert described["completedAt"] >= described["createdAt"]
 
 
+@pytest.mark.decorator_mode
 def test_a_freshly_created_task_can_always_be_canceled(sdm: Any, device: str) -> None:
     task = new_task(sdm, device)
     # Calls that report no execution move nothing under the default progression
@@ -787,6 +791,7 @@ def test_with_immediate_progression_tasks_queued_on_one_device_all_complete(
 # Executions: one task at a time on a device
 
 
+@pytest.mark.decorator_mode
 def test_a_second_task_on_a_device_stays_queued_while_the_first_runs(sdm: Any, device: str) -> None:
     first = new_task(sdm, device)
     second = new_task(sdm, device)
@@ -797,6 +802,7 @@ def test_a_second_task_on_a_device_stays_queued_while_the_first_runs(sdm: Any, d
     assert execution_states(sdm, first) == {device: "IN_PROGRESS"}
 
 
+@pytest.mark.decorator_mode
 def test_polling_the_second_task_works_through_the_first_one_step_per_poll(sdm: Any, device: str) -> None:
     first = new_task(sdm, device)
     second = new_task(sdm, device)
@@ -815,6 +821,7 @@ def test_polling_the_second_task_works_through_the_first_one_step_per_poll(sdm: 
     assert task_state(sdm, first) == task_state(sdm, second) == "COMPLETED"
 
 
+@pytest.mark.decorator_mode
 def test_a_second_task_on_a_device_starts_with_its_first_describe_after_the_first_ended(sdm: Any, device: str) -> None:
     first = new_task(sdm, device)
     second = new_task(sdm, device)
@@ -828,6 +835,7 @@ def test_a_second_task_on_a_device_starts_with_its_first_describe_after_the_firs
     assert task_state(sdm, second) == "COMPLETED"
 
 
+@pytest.mark.decorator_mode
 def test_polling_a_queued_execution_while_its_device_is_busy_finishes_the_busy_work_first(
     sdm: Any, device: str
 ) -> None:
@@ -841,6 +849,7 @@ def test_polling_a_queued_execution_while_its_device_is_busy_finishes_the_busy_w
     assert task_state(sdm, second) == "CANCELED"
 
 
+@pytest.mark.decorator_mode
 def test_a_task_queued_behind_another_does_not_start_before_it(sdm: Any, device: str) -> None:
     first = new_task(sdm, device)
     second = new_task(sdm, device)
@@ -848,6 +857,7 @@ def test_a_task_queued_behind_another_does_not_start_before_it(sdm: Any, device:
     assert execution_states(sdm, first) == {device: "IN_PROGRESS"}
 
 
+@pytest.mark.decorator_mode
 def test_describing_finished_work_does_not_start_the_next_task(sdm: Any, device: str) -> None:
     first = new_task(sdm, device)
     execution(sdm, first, device)
@@ -863,6 +873,7 @@ def test_describing_finished_work_does_not_start_the_next_task(sdm: Any, device:
 # Executions: advance_execution
 
 
+@pytest.mark.decorator_mode
 def test_advance_execution_moves_an_execution_through_its_states_and_returns_each(sdm: Any, device: str) -> None:
     task = new_task(sdm, device)
     assert moto_snowdevice.advance_execution(task, device, "IN_PROGRESS") == "IN_PROGRESS"
@@ -884,6 +895,7 @@ def test_advance_execution_moves_an_execution_through_its_states_and_returns_eac
     ],
     ids=lambda steps: "-".join(steps),
 )
+@pytest.mark.decorator_mode
 def test_advance_execution_ends_an_execution_with_any_outcome_and_completes_the_task(
     sdm: Any, device: str, steps: list[str]
 ) -> None:
@@ -896,6 +908,7 @@ def test_advance_execution_ends_an_execution_with_any_outcome_and_completes_the_
     assert "completedAt" in described
 
 
+@pytest.mark.decorator_mode
 def test_a_task_is_completed_only_once_every_execution_ended(sdm: Any, device: str, other_device: str) -> None:
     task = new_task(sdm, device, other_device)
     moto_snowdevice.advance_execution(task, device, "REJECTED")
@@ -905,6 +918,7 @@ def test_a_task_is_completed_only_once_every_execution_ended(sdm: Any, device: s
     assert task_state(sdm, task) == "COMPLETED"
 
 
+@pytest.mark.decorator_mode
 @pytest.mark.parametrize("final", ["SUCCEEDED", "FAILED", "TIMED_OUT", "REJECTED"])
 @pytest.mark.parametrize("target", ["QUEUED", "IN_PROGRESS", "SUCCEEDED", "CANCELED"])
 def test_advance_execution_refuses_to_leave_a_final_state_and_changes_nothing(
@@ -919,6 +933,7 @@ def test_advance_execution_refuses_to_leave_a_final_state_and_changes_nothing(
     assert task_state(sdm, task) == "COMPLETED"
 
 
+@pytest.mark.decorator_mode
 def test_advance_execution_refuses_to_go_back_from_in_progress_to_queued(sdm: Any, device: str) -> None:
     task = new_task(sdm, device)
     moto_snowdevice.advance_execution(task, device, "IN_PROGRESS")
@@ -927,6 +942,7 @@ def test_advance_execution_refuses_to_go_back_from_in_progress_to_queued(sdm: An
     assert execution_states(sdm, task) == {device: "IN_PROGRESS"}
 
 
+@pytest.mark.decorator_mode
 @pytest.mark.parametrize("state", ["IN_PROGRESS", "SUCCEEDED", "FAILED"])
 def test_advance_execution_refuses_to_start_work_on_a_busy_device(sdm: Any, device: str, state: str) -> None:
     first = new_task(sdm, device)
@@ -953,6 +969,7 @@ def test_advance_execution_refuses_a_device_the_task_does_not_target(sdm: Any, d
         moto_snowdevice.advance_execution(task, UNKNOWN_DEVICE, "IN_PROGRESS")
 
 
+@pytest.mark.decorator_mode
 def test_advance_execution_refuses_an_unknown_state_name(sdm: Any, device: str) -> None:
     task = new_task(sdm, device)
     with pytest.raises(ValidationException, match="DONE"):
@@ -1043,6 +1060,7 @@ def test_the_device_last_updated_at_moves_with_every_change(sdm: Any, device: st
 # CancelTask against running work
 
 
+@pytest.mark.decorator_mode
 def test_cancel_is_refused_once_the_execution_started(sdm: Any, device: str) -> None:
     task = new_task(sdm, device)
     execution(sdm, task, device)
@@ -1052,6 +1070,7 @@ def test_cancel_is_refused_once_the_execution_started(sdm: Any, device: str) -> 
     assert execution_states(sdm, task) == {device: "IN_PROGRESS"}
 
 
+@pytest.mark.decorator_mode
 def test_cancel_of_a_task_with_one_started_target_cancels_nothing(sdm: Any, device: str, other_device: str) -> None:
     task = new_task(sdm, device, other_device)
     moto_snowdevice.advance_execution(task, other_device, "IN_PROGRESS")
@@ -1061,6 +1080,7 @@ def test_cancel_of_a_task_with_one_started_target_cancels_nothing(sdm: Any, devi
     assert execution_states(sdm, task) == {device: "QUEUED", other_device: "IN_PROGRESS"}
 
 
+@pytest.mark.decorator_mode
 def test_cancel_moves_every_queued_execution_to_canceled(sdm: Any, device: str, other_device: str) -> None:
     task = new_task(sdm, device, other_device)
     sdm.cancel_task(taskId=task)
@@ -1079,6 +1099,7 @@ def test_a_canceled_task_frees_the_device_for_the_next_task(sdm: Any, device: st
 # The documented cancel race
 
 
+@pytest.mark.decorator_mode
 def test_with_the_race_on_cancel_answers_200_but_the_execution_runs_on(sdm: Any, device: str) -> None:
     moto_snowdevice.simulate_cancel_race(managed_device_id=device)
     task = new_task(sdm, device)
@@ -1089,6 +1110,7 @@ def test_with_the_race_on_cancel_answers_200_but_the_execution_runs_on(sdm: Any,
     assert execution_states(sdm, task) == {device: "IN_PROGRESS"}
 
 
+@pytest.mark.decorator_mode
 def test_a_raced_task_completes_when_its_execution_succeeds(sdm: Any, device: str) -> None:
     moto_snowdevice.simulate_cancel_race(managed_device_id=device)
     task = new_task(sdm, device)
@@ -1098,6 +1120,7 @@ def test_a_raced_task_completes_when_its_execution_succeeds(sdm: Any, device: st
     assert execution_states(sdm, task) == {device: "SUCCEEDED"}
 
 
+@pytest.mark.decorator_mode
 def test_the_race_on_one_device_spares_no_other_device(sdm: Any, device: str, other_device: str) -> None:
     moto_snowdevice.simulate_cancel_race(managed_device_id=device)
     task = new_task(sdm, other_device)
@@ -1106,6 +1129,7 @@ def test_the_race_on_one_device_spares_no_other_device(sdm: Any, device: str, ot
     assert execution_states(sdm, task) == {other_device: "CANCELED"}
 
 
+@pytest.mark.decorator_mode
 def test_the_race_on_one_target_keeps_that_task_from_being_canceled(sdm: Any, device: str, other_device: str) -> None:
     moto_snowdevice.simulate_cancel_race(managed_device_id=device)
     task = new_task(sdm, device, other_device)
@@ -1114,6 +1138,7 @@ def test_the_race_on_one_target_keeps_that_task_from_being_canceled(sdm: Any, de
     assert execution_states(sdm, task) == {device: "IN_PROGRESS", other_device: "CANCELED"}
 
 
+@pytest.mark.decorator_mode
 def test_the_race_can_be_turned_on_for_every_device_of_a_backend(sdm: Any, device: str, other_device: str) -> None:
     moto_snowdevice.simulate_cancel_race()
     task = new_task(sdm, device, other_device)
@@ -1122,6 +1147,7 @@ def test_the_race_can_be_turned_on_for_every_device_of_a_backend(sdm: Any, devic
     assert execution_states(sdm, task) == {device: "IN_PROGRESS", other_device: "IN_PROGRESS"}
 
 
+@pytest.mark.decorator_mode
 def test_the_race_turned_off_again_lets_cancel_work(sdm: Any, device: str) -> None:
     moto_snowdevice.simulate_cancel_race(managed_device_id=device)
     moto_snowdevice.simulate_cancel_race(False, managed_device_id=device)
@@ -1130,6 +1156,7 @@ def test_the_race_turned_off_again_lets_cancel_work(sdm: Any, device: str) -> No
     assert task_state(sdm, task) == "CANCELED"
 
 
+@pytest.mark.decorator_mode
 def test_with_the_race_on_a_busy_device_the_later_queued_execution_is_canceled(sdm: Any, device: str) -> None:
     moto_snowdevice.simulate_cancel_race(managed_device_id=device)
     first = new_task(sdm, device)
@@ -1141,6 +1168,7 @@ def test_with_the_race_on_a_busy_device_the_later_queued_execution_is_canceled(s
     assert execution_states(sdm, first) == {device: "IN_PROGRESS"}
 
 
+@pytest.mark.decorator_mode
 def test_the_race_does_not_let_a_device_skip_the_queue(sdm: Any, device: str) -> None:
     moto_snowdevice.simulate_cancel_race(managed_device_id=device)
     first = new_task(sdm, device)

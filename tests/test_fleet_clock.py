@@ -291,6 +291,7 @@ def test_motos_reset_forgets_the_saved_fleet_clock(tmp_path: Path) -> None:
     assert now < datetime.now(timezone.utc).timestamp() + DAY
 
 
+@pytest.mark.decorator_mode
 def test_the_clock_routes_answers_are_json_with_a_request_id() -> None:
     with mock_aws():
         answer = requests.get(CLOCK, timeout=10)

@@ -106,6 +106,7 @@ def test_polling_only_the_last_task_brings_it_to_its_end_in_the_steps_of_the_wor
     assert [state_of(sdm, task, device) for task in tasks] == ["SUCCEEDED"] * 4
 
 
+@pytest.mark.decorator_mode
 def test_a_device_runs_one_task_at_a_time_while_the_last_task_is_polled(sdm: Any, device: str) -> None:
     tasks = [new_task(sdm, device) for _ in range(3)]
     seen = []
@@ -148,6 +149,7 @@ def test_with_time_progression_the_last_task_ends_after_the_periods_of_the_work_
     assert poll(sdm, tasks[-1], device)["state"] == "SUCCEEDED"
 
 
+@pytest.mark.decorator_mode
 def test_polling_a_task_moves_only_the_polled_device(sdm: Any, device: str, other_device: str) -> None:
     ahead = new_task(sdm, device, other_device)
     behind = new_task(sdm, device)
@@ -159,6 +161,7 @@ def test_polling_a_task_moves_only_the_polled_device(sdm: Any, device: str, othe
     assert sdm.describe_task(taskId=ahead)["state"] == "IN_PROGRESS"
 
 
+@pytest.mark.decorator_mode
 def test_calls_that_report_no_execution_move_nothing_under_the_default_progression(sdm: Any, device: str) -> None:
     task = new_task(sdm, device)
     for _ in range(3):
@@ -231,6 +234,7 @@ def test_an_offline_device_keeps_its_last_reached_out_at(sdm: Any, device: str, 
     assert described_device(sdm, device)["lastReachedOutAt"] == before
 
 
+@pytest.mark.decorator_mode
 def test_advance_execution_is_refused_for_an_offline_device_and_changes_nothing(sdm: Any, device: str) -> None:
     task = new_task(sdm, device)
     moto_snowdevice.set_device_online(device, False)
@@ -239,6 +243,7 @@ def test_advance_execution_is_refused_for_an_offline_device_and_changes_nothing(
     assert state_of(sdm, task, device) == "QUEUED"
 
 
+@pytest.mark.decorator_mode
 def test_queued_work_of_an_offline_device_can_be_canceled(sdm: Any, device: str) -> None:
     moto_snowdevice.set_device_online(device, False)
     task = new_task(sdm, device)
@@ -560,6 +565,7 @@ def test_work_started_by_advance_execution_ends_by_the_weights_other_than_reject
     assert poll(sdm, task, device)["state"] == end
 
 
+@pytest.mark.decorator_mode
 def test_a_device_setting_wins_over_the_account_and_region_setting(sdm: Any, device: str, other_device: str) -> None:
     moto_snowdevice.set_execution_outcomes({"FAILED": 1})
     moto_snowdevice.set_execution_outcomes({"SUCCEEDED": 1}, managed_device_id=device)
