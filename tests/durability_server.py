@@ -25,7 +25,7 @@ from urllib.parse import unquote
 
 from waitress.server import BaseWSGIServer
 
-from moto_snowdevice import _server, _state
+from moto_snowdevice import _command, _state
 
 PLANTS = ("none", "unmade-create", "skipped-commit", "dropped-tag", "dropped-connectivity")
 _SIGNED_FOR_SERVICE = "/snow-device-management/aws4_request"
@@ -175,7 +175,7 @@ def main(argv: list[str]) -> int:
         plant_in_application(dropped_connectivity, log, strikes)
     elif args.plant == "skipped-commit":
         skipped_commit(log, strikes)
-    return _server.main([argument for argument in server_arguments if argument != "--"])
+    return _command.main([argument for argument in server_arguments if argument != "--"])
 
 
 if __name__ == "__main__":
