@@ -575,7 +575,7 @@ def test_the_seam_names_the_installed_moto_and_the_range_when_an_internal_is_mis
 
 def test_the_seam_declares_the_range_setup_cfg_and_ci_install() -> None:
     requirements = (ROOT / "setup.cfg").read_text(encoding="utf-8")
-    assert f"moto[server]{_moto.SUPPORTED_MOTO}\n" in requirements
+    assert f"moto[server,proxy]{_moto.SUPPORTED_MOTO}\n" in requirements
     lowest = _moto.SUPPORTED_MOTO.split(",")[0].removeprefix(">=")
     assert f"LOWEST_MOTO={lowest}\n" in (ROOT / ".ci" / "run").read_text(encoding="utf-8")
 
