@@ -68,11 +68,15 @@ def _mismatch_answer(mismatch: _schemas.ResponseMismatch) -> Answer:
     return _server_error(f"response mismatch: {mismatch}")
 
 
+# One encoder for every answer: json.dumps builds a new one per call when given any option
+_STRICT_JSON = json.JSONEncoder(allow_nan=False)
+
+
 def _success(operation: str, result: dict[str, Any]) -> Answer:
     _schemas.check_response(operation, 200, result)
     try:
         # NaN and the infinities are no JSON: boto3 and the JavaScript SDK could not read the answer
-        body = json.dumps(result, allow_nan=False)
+        body = _STRICT_JSON.encode(result)
     except ValueError:
         return _server_error(f"response mismatch: {operation}'s answer holds a number JSON cannot carry")
     return 200, json_headers(), body

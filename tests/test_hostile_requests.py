@@ -3,6 +3,7 @@ parameters given twice, JSON nested too deeply, and the errors the request layer
 
 import json
 import math
+import uuid
 from collections.abc import Iterator
 from typing import Any
 from urllib.parse import quote
@@ -485,4 +486,7 @@ def test_every_json_error_is_its_message_with_a_request_id_of_its_own_and_its_na
     assert json.loads(body) == {"message": message}
     assert headers["Content-Type"] == "application/json"
     assert headers["x-amzn-RequestId"] != again[1]["x-amzn-RequestId"]
+    # A random UUID, as AWS's request IDs are
+    assert uuid.UUID(headers["x-amzn-RequestId"]).version == 4
+    assert str(uuid.UUID(headers["x-amzn-RequestId"])) == headers["x-amzn-RequestId"]
     assert headers.get("x-amzn-ErrorType") == code

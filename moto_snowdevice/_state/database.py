@@ -98,8 +98,12 @@ def _expect(condition: bool, message: str) -> None:
         raise StateFileError(message)
 
 
+# One encoder for every row written: compact, and no NaN or infinity, which could not be read back
+_ROW_JSON = json.JSONEncoder(separators=(",", ":"), allow_nan=False)
+
+
 def _json(value: Any) -> str:
-    return json.dumps(value, separators=(",", ":"), allow_nan=False)
+    return _ROW_JSON.encode(value)
 
 
 # What a fresh backend's settings row would hold, built at import (before any store listens for changes)
