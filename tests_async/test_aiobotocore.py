@@ -44,12 +44,12 @@ async def test_every_operation_answers_in_process(sdm: Any, fleet: list[str]) ->
     created = await sdm.create_task(targets=[device, other], command=REBOOT, tags={"team": "a"})
     task_id = created["taskId"]
     assert created["taskArn"] == task_arn(task_id)
-    assert (await sdm.describe_task(taskId=task_id))["state"] == "IN_PROGRESS"
-    assert [t["taskId"] for t in (await sdm.list_tasks())["tasks"]] == [task_id]
-    executions = (await sdm.list_executions(taskId=task_id))["executions"]
-    assert [(e["managedDeviceId"], e["state"]) for e in executions] == [(device, "QUEUED"), (other, "QUEUED")]
+    # Canceled before anything reads it: under moto's default progression every read of work polls it
     assert (await sdm.cancel_task(taskId=task_id))["taskId"] == task_id
     assert (await sdm.describe_task(taskId=task_id))["state"] == "CANCELED"
+    assert [(t["taskId"], t["state"]) for t in (await sdm.list_tasks())["tasks"]] == [(task_id, "CANCELED")]
+    executions = (await sdm.list_executions(taskId=task_id))["executions"]
+    assert [(e["managedDeviceId"], e["state"]) for e in executions] == [(device, "CANCELED"), (other, "CANCELED")]
     execution = await sdm.describe_execution(taskId=task_id, managedDeviceId=device)
     assert execution["state"] == "CANCELED"
 
@@ -88,7 +88,8 @@ async def test_canceling_a_started_task_raises_validation_exception_and_keeps_it
     moto_snowdevice.advance_execution(task_id, fleet[0], "IN_PROGRESS")
     with refused("ValidationException", 400, "IN_PROGRESS"):
         await sdm.cancel_task(taskId=task_id)
-    assert (await sdm.describe_task(taskId=task_id))["state"] == "IN_PROGRESS"
+    # Not canceled: the read's step ends the running work, and the task completes
+    assert (await sdm.describe_task(taskId=task_id))["state"] == "COMPLETED"
 
 
 async def test_an_injected_quota_error_raises_402_and_creates_nothing(sdm: Any, fleet: list[str]) -> None:
@@ -136,8 +137,9 @@ async def test_boto3_and_aiobotocore_in_one_mock_see_the_same_tasks(sdm: Any, fl
     sync = boto3.client(SERVICE, region_name=REGION)
     from_sync = sync.create_task(targets=fleet, command=REBOOT)["taskId"]
     from_async = (await sdm.create_task(targets=fleet, command=REBOOT))["taskId"]
-    assert (await sdm.describe_task(taskId=from_sync))["targets"] == fleet
     await sdm.cancel_task(taskId=from_sync)
+    described = await sdm.describe_task(taskId=from_sync)
+    assert (described["targets"], described["state"]) == (fleet, "CANCELED")
     assert sync.describe_task(taskId=from_sync)["state"] == "CANCELED"
     assert [task["taskId"] for task in sync.list_tasks()["tasks"]] == [from_sync, from_async]
 
