@@ -45,7 +45,7 @@ DOCS = ROOT / "docs"
 # The only blocks README and each page of docs/ may leave unrun: how many of each name, and why
 SKIPPED = {
     "README.md": {
-        "install": (1, "installs the environment this test runs in"),
+        "install": (2, "install the environment this test runs in (the package, the JavaScript SDK)"),
         "test-command": (1, "runs this very test suite"),
     },
     "docs/pytest-plugin.md": {
