@@ -10,7 +10,7 @@ from typing import Any, NoReturn
 
 from botocore.model import ListShape, Shape, StructureShape
 
-from ._shapes import SERVICE_MODEL, InvalidInput, _describe, compile_check, refuse_unknown_members
+from ._shapes import _NUMBER_RANGE, SERVICE_MODEL, InvalidInput, _describe, compile_check, refuse_unknown_members
 from ._states import OUTCOME_STATES
 from .exceptions import ValidationException
 
@@ -29,8 +29,8 @@ MAX_OUTCOME_WEIGHT = 10**6
 # A device's scripted outcomes: more than any test scripts, few enough to read back at once
 MAX_SCRIPT_LENGTH = 1000
 
-# The range of the model's integer and long shapes (Smithy's 32- and 64-bit integers)
-_INTEGER_RANGES = {"integer": (-(2**31), 2**31 - 1), "long": (-(2**63), 2**63 - 1)}
+# The range of the model's integer and long shapes, as the request checks hold them
+_INTEGER_RANGES = _NUMBER_RANGE
 
 # AWS's tagging conventions; the service model states no limits for its TagMap
 MAX_TAGS = 50
