@@ -17,7 +17,7 @@ import importlib.util
 import os
 import re
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Mapping
 from importlib.abc import Loader, MetaPathFinder
 from importlib.machinery import ModuleSpec
 from importlib.metadata import version
@@ -130,6 +130,41 @@ _recorder = _require(
 )
 
 
+class SentHeaders(Mapping[str, str]):
+    """A botocore request's headers as moto's stubber hands them on, each decoded when it is read.
+
+    botocore sends its header values as bytes and adds Host only when it sends (a request sent with
+    `requests` reaches the stubber with an HTTPHeaders of its own); moto's stubber decodes
+    every value in place, and its request carries the URL's Host (5.1.2 - 5.2.5). Read through
+    botocore's case-insensitive mapping, a call reads two or three of them, and moto's IAM check every
+    one it signs; decoding only those leaves botocore's request as it was sent.
+    """
+
+    __slots__ = ("_sent", "_host")
+
+    def __init__(self, sent: Any, host: str):
+        self._sent = sent
+        self._host = host
+
+    def __getitem__(self, name: str) -> str:
+        # botocore's HeadersDict raises KeyError for a header it lacks; the HTTPHeaders (an email
+        # Message) moto builds for a request sent with `requests` answers None
+        value = self._sent.get(name)
+        if value is None:
+            if name.lower() == "host":
+                return self._host
+            raise KeyError(name)
+        return value.decode("utf-8") if isinstance(value, bytes) else str(value)
+
+    def __iter__(self) -> Iterator[str]:
+        yield from self._sent
+        if "host" not in self._sent:
+            yield "host"
+
+    def __len__(self) -> int:
+        return sum(1 for _ in self)
+
+
 def answer_botocore_requests(backend_name: str, url_base: str, dispatch: Callable[[Any, str, Any], Any]) -> None:
     """Answer botocore's requests for this service before moto's stubber rebuilds them.
 
@@ -151,12 +186,8 @@ def answer_botocore_requests(backend_name: str, url_base: str, dispatch: Callabl
             or _passthrough_url(url.split("?", 1)[0])
         ):
             return moto_process_request(request)
-        headers = request.headers
-        # botocore keeps some header values as bytes; moto decodes them the same way before routing
-        for name, value in headers.items():
-            if isinstance(value, bytes):
-                headers[name] = value.decode("utf-8")
-        return dispatch(request, url, headers)
+        # The URL matched scheme://host/: its host is the part between the second and third slash
+        return dispatch(request, url, SentHeaders(request.headers, url.split("/", 3)[2]))
 
     # An instance attribute: BotocoreStubber.__call__ and process_prepared_request look it up on self
     _botocore_stubber.process_request = process_request
@@ -432,13 +463,38 @@ class ServiceResponse(BaseResponse):
             raise _invalid_client_token()
         self._authenticate_and_authorize_normal_action(resource)
         iam_account = dict.get(_iam_backends, account)
-        if iam_account is not None and dict.__contains__(iam_account, partition_of(self.region)):
+        if iam_account is None:
+            return
+        # moto's mark_account_as_visited changes nothing for a key its account's backend does not hold
+        iam = dict.get(iam_account, partition_of(self.region))
+        if iam is not None and self.get_access_key() in iam.access_keys:
             _mark_account_as_visited(
                 account_id=account,
                 access_key=self.get_access_key(),
                 service=service,
                 region=self.region,
             )
+
+    def get_current_account(self) -> str:
+        """moto's BaseResponse.get_current_account (5.1.2 - 5.2.5), without making IAM backends.
+
+        The same rules in the same order: MOTO_ACCOUNT_ID, then the x-moto-account-id header, then
+        the first account whose IAM backend of any partition holds the access key (moto's
+        get_account_id_from, which makes each account's backend of every partition to look), else
+        the default account. Changed: a call would name another account than moto's services do.
+        """
+        if "MOTO_ACCOUNT_ID" in os.environ:
+            return os.environ["MOTO_ACCOUNT_ID"]
+        named: str | None = self.headers.get("x-moto-account-id")
+        if named is not None:
+            return named
+        accounts = list(dict.items(_iam_backends))
+        if accounts:
+            access_key = self.get_access_key()
+            for account_id, account in accounts:
+                if any(access_key in iam.access_keys for iam in list(dict.values(account))):
+                    return str(account_id)
+        return str(DEFAULT_ACCOUNT_ID)
 
 
 def _has_credentials_store(account: str) -> bool:

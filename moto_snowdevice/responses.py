@@ -94,13 +94,13 @@ class SnowDeviceManagementResponse(ServiceResponse):
     @classmethod
     def dispatch(cls, request: Any, full_url: str, headers: Any) -> Answer:
         try:
-            return cls()._serve(request, full_url)
+            return cls()._serve(request, full_url, headers)
         except _schemas.ResponseMismatch as mismatch:
             if not hasattr(request, "environ"):
                 raise  # in-process: the caller's test fails with it
             return _mismatch_answer(mismatch)
 
-    def _serve(self, request: Any, full_url: str) -> Answer:
+    def _serve(self, request: Any, full_url: str, headers: Any) -> Answer:
         url = urlsplit(full_url)
         path = _raw_path(request, url.path)
         method = request.method
@@ -111,7 +111,6 @@ class SnowDeviceManagementResponse(ServiceResponse):
             return _error("UnknownOperationException", 404, f"No operation is served at {method} {path}", None)
         rules, match = found
         self.operation = rules.name
-        headers = request.headers
         if "host" not in headers and not hasattr(request, "environ"):
             # botocore adds Host only when it sends; moto's IAM check needs it to verify signatures
             headers["host"] = url.netloc
@@ -182,10 +181,10 @@ class SnowDeviceManagementResponse(ServiceResponse):
         # moto's order (the host, the User-Agent, the credential scope), stopping at the first found
         found = self.region_regex.search(full_url)
         if found is None:
-            found = self.region_from_useragent_regex.search(request.headers.get("User-Agent", ""))
+            found = self.region_from_useragent_regex.search(self.headers.get("User-Agent", ""))
         if found is not None:
             return found.group(1)
-        scope: list[str] = request.headers.get("Authorization", "").split(",")[0].split("/")
+        scope: list[str] = self.headers.get("Authorization", "").split(",")[0].split("/")
         if len(scope) > 2 and "AWS4" in scope[0]:
             return scope[2]
         return self.default_region
