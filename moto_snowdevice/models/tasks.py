@@ -106,6 +106,7 @@ class Task(Kept, BaseModel):
         self.position = -1
         # (token, fingerprint of the parameters) when CreateTask was given a clientToken
         self.client_token: tuple[str, str] | None = None
+        # Last: a task reports its changes from here on (see _report)
         self.executions = tuple(
             Execution(self, device, str(number), now) for number, device in enumerate(devices, start=1)
         )
@@ -197,10 +198,11 @@ class TaskBackend(BackendCore):
         tags: dict[str, str] | None,
         client_token: str | None,
     ) -> Task:
-        fingerprint = _fingerprint(targets, command, description, tags)
-        if client_token is not None and client_token in self._client_tokens:
-            previous_fingerprint, task = self._client_tokens[client_token]
-            if previous_fingerprint != fingerprint:
+        # Only a request with a clientToken is told apart from others: by a digest of its parameters
+        token = None if client_token is None else (client_token, _fingerprint(targets, command, description, tags))
+        if token is not None and client_token in self._client_tokens:
+            previous_fingerprint, task = self._client_tokens[token[0]]
+            if previous_fingerprint != token[1]:
                 raise ValidationException(f"clientToken {client_token} was already used with different parameters")
             return task
         if tags:
