@@ -10,13 +10,17 @@ from .database import _DELETE_SETTINGS, _FRESH_SETTINGS, _TABLES, _UPSERT, _json
 class _Ticket:
     """One thread's part in the store: whether its request changed anything, and why its save failed."""
 
-    __slots__ = ("changed", "failure", "quiet")
+    __slots__ = ("changed", "failure", "quiet", "last_noted", "noted_in")
 
     def __init__(self) -> None:
         self.changed = False
         self.failure: str | None = None
         # True while memory is put back to its committed rows: those assignments are not changes
         self.quiet = False
+        # The object this thread's request noted last, and the store's generation of pending changes
+        # it went into: an object assigned field after field is noted once
+        self.last_noted: Any = None
+        self.noted_in = -1
 
 
 class _Unsaveable(Exception):

@@ -110,6 +110,8 @@ class StateStore:
         self._write_lock = threading.Lock()
         self._pending_lock = threading.Lock()
         self._pending: dict[_Key, _Changes] = {}
+        # Counts the times the pending changes were taken (to be written) or dropped
+        self._generation = 0
         # Backends that have (or may have) rows: only their reset has to reach the file
         self._saved_keys: set[_Key] = set(loaded.backends) if loaded is not None else set()
         # The fleet's row as committed (compared at each write: see _fleet_now)
@@ -150,16 +152,20 @@ class StateStore:
         backends.changes.listener = self._note
 
     def _thread_ticket(self) -> _Ticket:
-        ticket = getattr(self._threads, "ticket", None)
-        if ticket is None:
+        try:
+            ticket: _Ticket = self._threads.ticket
+        except AttributeError:
             ticket = self._threads.ticket = _Ticket()
         return ticket
 
     def _note(self, backend: SnowDeviceManagementBackend, resource: Any) -> None:
-        key = (backend.account_id, backend.region_name)
         ticket = self._thread_ticket()
         if ticket.quiet:
             return  # memory being put back to what is committed: nothing new to write
+        if ticket.changed and ticket.last_noted is resource and ticket.noted_in == self._generation:
+            # Noted by this thread's request, and not yet taken by a write: the write takes it as it is then
+            return
+        key = (backend.account_id, backend.region_name)
         with self._pending_lock:
             changes = self._pending.get(key)
             if resource is None and changes is None and key not in self._saved_keys:
@@ -170,7 +176,10 @@ class StateStore:
             elif changes.backend is not backend:
                 # moto's reset drops its backends; a new one for the same account and region replaces it
                 changes.backend = backend
+            if resource is None:
+                self._generation += 1  # the backend was emptied: what was noted in it is gone
             changes.note(resource, ticket)
+            ticket.last_noted, ticket.noted_in = resource, self._generation
 
     def flush(self, write_request: bool = True) -> None:
         """Commit every change noted so far, before the calling request is answered.
@@ -202,6 +211,7 @@ class StateStore:
                 raise StateWriteError(self._refusal)
             with self._pending_lock:
                 pending, self._pending = self._pending, {}
+                self._generation += 1
                 # Before the commit: a reset of one of these backends from now on must reach the file
                 self._saved_keys.update(pending)
             # The fleet's row is compared, not reported: moto's state manager holds the progression
@@ -309,6 +319,7 @@ class StateStore:
                 raise StateWriteError(self._refusal)
             with self._pending_lock:
                 self._pending = {}
+                self._generation += 1
                 saved_keys, self._saved_keys = self._saved_keys, set()
             try:
                 deletes: list[_Statement] = [(f"DELETE FROM {table}", [()]) for table in _TABLES]

@@ -34,8 +34,9 @@ class Task(Kept, BaseModel):
     """A command sent to one or more managed devices."""
 
     def _report(self) -> None:
+        # A task reports once it is whole: its executions, made last in _set_up, are set
         fields = self.__dict__
-        if "backend" in fields and "task_id" in fields:
+        if "executions" in fields:
             fields["backend"].report_change(self)
 
     def __init__(
@@ -212,8 +213,8 @@ class TaskBackend(BackendCore):
         # Work the devices finished before now must not be counted after the new task
         self.catch_up(devices, now)
         task = Task(self, devices, command, description, now)
-        if client_token is not None:
-            task.client_token = (client_token, fingerprint)
+        if token is not None:
+            task.client_token = token
         return self._register_task(task, tags)
 
     def task_ended(self, task: Task) -> None:
