@@ -288,7 +288,7 @@ class OperationRules:
         if not (self.body_members and body):
             return {}
         try:
-            document = json.loads(body, object_pairs_hook=_object_once)
+            document = _read_json(body)
         except (ValueError, UnicodeDecodeError) as error:
             raise InvalidInput(f"The request body is not valid JSON: {error}") from None
         if not isinstance(document, dict):
@@ -327,6 +327,20 @@ def _object_once(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
             seen.add(key)
     return document
 
+
+# One decoder for every request body: json.loads builds a new one per call when given a hook
+_BODY_DECODER = json.JSONDecoder(object_pairs_hook=_object_once)
+
+
+def _read_json(body: bytes | str) -> Any:
+    """json.loads(body, object_pairs_hook=_object_once), with the decoder built once."""
+    if isinstance(body, str):
+        if body.startswith("\ufeff"):
+            raise json.JSONDecodeError("Unexpected UTF-8 BOM (decode using utf-8-sig)", body, 0)
+    else:
+        # UTF-8, or the UTF-16 or UTF-32 that the first bytes show, as json.loads reads bytes
+        body = body.decode(json.detect_encoding(body), "surrogatepass")
+    return _BODY_DECODER.decode(body)
 
 _INTEGER = re.compile(r"-?[0-9]+")
 
