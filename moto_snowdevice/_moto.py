@@ -12,10 +12,12 @@ into aiobotocore (for its clients in-process) waits until aiobotocore is importe
 that import.
 """
 
+import functools
 import importlib
 import importlib.util
 import os
 import re
+import string
 import sys
 from collections.abc import Callable, Iterator, Mapping
 from importlib.abc import Loader, MetaPathFinder
@@ -410,9 +412,17 @@ _invalid_client_token = _require(
 # The partition of a region ("aws", "aws-cn", "aws-us-gov", ...), as BaseBackend.partition names it in
 # every ARN: get_partition(region) is what moto's services import, not documented for users (5.1.2 -
 # 5.2.5). Changed: the import stops here.
-partition_of: Callable[[str], str] = _require(
+_get_partition: Callable[[str], str] = _require(
     "moto.utilities.utils.get_partition", lambda: _attribute("moto.utilities.utils", "get_partition")
 )
+
+
+@functools.lru_cache(maxsize=1024)
+def partition_of(region: str) -> str:
+    """moto's get_partition(region): the same region always has the same partition, read once."""
+    return _get_partition(region)
+
+
 _require(
     "BaseResponse._authenticate_and_authorize_normal_action",
     lambda: _has(BaseResponse, "_authenticate_and_authorize_normal_action", "get_current_account"),
@@ -459,9 +469,13 @@ class ServiceResponse(BaseResponse):
         """
         self.body = self.raw_body  # what moto up to 5.1.18 reads
         account = self.current_account
-        if iam_enforced() and not _has_credentials_store(account):
-            raise _invalid_client_token()
-        self._authenticate_and_authorize_normal_action(resource)
+        if iam_enforced():
+            if not _has_credentials_store(account):
+                raise _invalid_client_token()
+            self._authenticate_and_authorize_normal_action(resource)
+        else:
+            # All moto's check does before IAM is enforced: count the call (5.1.2 - 5.2.5)
+            _authenticator.request_count += 1
         iam_account = dict.get(_iam_backends, account)
         if iam_account is None:
             return
@@ -488,11 +502,17 @@ class ServiceResponse(BaseResponse):
         named: str | None = self.headers.get("x-moto-account-id")
         if named is not None:
             return named
-        accounts = list(dict.items(_iam_backends))
-        if accounts:
+        # Only backends that hold keys can know this one; with none, the key is not even read
+        holders = [
+            (account_id, iam)
+            for account_id, account in list(dict.items(_iam_backends))
+            for iam in list(dict.values(account))
+            if iam.access_keys
+        ]
+        if holders:
             access_key = self.get_access_key()
-            for account_id, account in accounts:
-                if any(access_key in iam.access_keys for iam in list(dict.values(account))):
+            for account_id, iam in holders:
+                if access_key in iam.access_keys:
                     return str(account_id)
         return str(DEFAULT_ACCOUNT_ID)
 
@@ -512,6 +532,51 @@ mock_random = _require(
         _attribute("moto.moto_api._internal", "mock_random"), "get_random_string", "get_random_hex", "uuid4", "random"
     ),
 )
+
+# moto's get_random_string(length, lower_case=True) is `length` random.choice draws from its pool of
+# ASCII letters and digits, lower-cased (5.1.2 - 5.2.5); random.choice of a 62-letter pool is
+# getrandbits(6), drawn again while 62 or more, on Python 3.10 - 3.13. The same draws taken straight
+# from getrandbits give the same string from the same state at a fraction of the cost. They are
+# checked against moto's own at import, on sources of its class seeded apart from mock_random.
+# Changed: IDs are drawn with moto's get_random_string (the same IDs, drawn more slowly).
+_POOL = (string.ascii_letters + string.digits).lower()
+
+
+def _draw_lower_string(source: Any, length: int) -> str:
+    getrandbits = source.getrandbits
+    drawn = []
+    for _ in range(length):
+        index = getrandbits(6)
+        while index >= 62:
+            index = getrandbits(6)
+        drawn.append(_POOL[index])
+    return "".join(drawn)
+
+
+def _draws_as_moto() -> bool:
+    source_class = type(mock_random)
+    for seed in (0, 1, 7, 2**32 + 5, "snow"):
+        theirs, ours = source_class(seed), source_class(seed)
+        for length in (1, 16, 40):
+            if theirs.get_random_string(length=length, lower_case=True) != _draw_lower_string(ours, length):
+                return False
+    return True
+
+
+if _draws_as_moto():
+
+    def random_lower_string(length: int) -> str:
+        """mock_random.get_random_string(length=length, lower_case=True), drawn the same way, faster."""
+        return _draw_lower_string(mock_random, length)
+
+else:
+
+    def random_lower_string(length: int) -> str:
+        """mock_random.get_random_string(length=length, lower_case=True)."""
+        drawn: str = mock_random.get_random_string(length=length, lower_case=True)
+        return drawn
+
+
 # moto's state manager (set_transition and its /moto-api/state-manager/ endpoints); services register
 # their default transition with register_default_transition, and devices read the progression with
 # get_transition on every look (5.1.2 - 5.2.5). Changed: the import stops.

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from moto.core.base_backend import BaseBackend
 from moto.utilities.tagging_service import TaggingService
 
-from .._moto import ResetAwareBackendDict, mock_random, partition_of
+from .._moto import ResetAwareBackendDict, mock_random, partition_of, random_lower_string
 from .._shapes import SERVICE_NAME
 from .._states import TASK_CANCELED, TASK_COMPLETED, TASK_IN_PROGRESS
 from ..exceptions import ResourceNotFoundException, ValidationException
@@ -35,7 +35,7 @@ if TYPE_CHECKING:
 def _new_id(prefix: str, taken: Container[str] = ()) -> str:
     """A new ID drawn from moto's seeded source, never one in `taken`: re-seeding mid-test repeats the draws."""
     while True:
-        drawn: str = mock_random.get_random_string(length=16, lower_case=True)
+        drawn = random_lower_string(16)
         if prefix + drawn not in taken:
             return prefix + drawn
 
