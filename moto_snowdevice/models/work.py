@@ -17,6 +17,7 @@ the device's script, else the weights in force then.
 
 from __future__ import annotations
 
+import copy
 import hashlib
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any, cast
@@ -46,15 +47,30 @@ check_transitions_of(EXECUTION_MODEL, check_execution_transition, ValidationExce
 ENDS = (SUCCEEDED, FAILED, TIMED_OUT)
 
 
+# The transition last read: (moto's object, a copy of it as read, the progression it reads as)
+_last_read: tuple[Any, Any, dict[str, Any]] | None = None
+
+
 def execution_transition() -> dict[str, Any]:
     """The progression moto's state manager holds for executions; one that is not valid reads as the default.
 
     moto's set-transition stores whatever it is given, and one bad setting must not fail every request.
+    Every call that moves work reads it: while moto holds the same object, unchanged, it is checked
+    once. The answer is only read, never changed.
     """
+    global _last_read
+    transition = state_manager.get_transition(EXECUTION_MODEL)
+    last = _last_read
+    if last is not None and last[0] is transition and last[1] == transition:
+        return last[2]
     try:
-        return check_execution_transition(state_manager.get_transition(EXECUTION_MODEL))
+        progression = check_execution_transition(transition)
     except ValidationException:
-        return dict(DEFAULT_EXECUTION_TRANSITION)
+        progression = dict(DEFAULT_EXECUTION_TRANSITION)
+    if type(transition) is dict:
+        # A copy to compare with: a dict changed in place reads anew
+        _last_read = (transition, copy.deepcopy(transition), progression)
+    return progression
 
 
 def chance(execution: Execution, draw: str) -> float:
