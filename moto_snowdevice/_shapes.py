@@ -342,6 +342,7 @@ def _read_json(body: bytes | str) -> Any:
         body = body.decode(json.detect_encoding(body), "surrogatepass")
     return _BODY_DECODER.decode(body)
 
+
 _INTEGER = re.compile(r"-?[0-9]+")
 
 

@@ -160,9 +160,13 @@ class Task(Kept, BaseModel):
                 self.backend.task_ended(self)
 
 
+# json.dumps(parameters, sort_keys=True), with the encoder built once: a saved fingerprint stays valid
+_FINGERPRINT_JSON = json.JSONEncoder(sort_keys=True)
+
+
 def _fingerprint(*parameters: Any) -> str:
     """A short digest of a request's parameters, to tell a repeated clientToken's request apart."""
-    text = json.dumps(parameters, sort_keys=True).encode()
+    text = _FINGERPRINT_JSON.encode(parameters).encode()
     return hashlib.blake2b(text, digest_size=8).hexdigest()
 
 
