@@ -18,9 +18,14 @@ _Files = tuple[tuple[int, int] | None, ...]
 _FILE_NAMES = ("database", "-wal", "-shm")
 
 
-def _files_at(path: Path) -> _Files:
+def _file_paths(path: Path) -> tuple[str, ...]:
+    """The paths of a database's files, in _FILE_NAMES's order."""
+    return (str(path), f"{path}-wal", f"{path}-shm")
+
+
+def _files_at(paths: tuple[str, ...]) -> _Files:
     found: list[tuple[int, int] | None] = []
-    for name in (str(path), f"{path}-wal", f"{path}-shm"):
+    for name in paths:
         try:
             status = os.stat(name)
         except FileNotFoundError:

@@ -29,14 +29,13 @@ from .database import (
     _Key,
     _Statement,
 )
-from .files import _FILE_NAMES, _convert, _files_at, _take_lock
+from .files import _FILE_NAMES, _convert, _file_paths, _files_at, _take_lock
 from .reading import _apply_settings, _checked_device, _checked_settings, _Loaded, _read, _strict_json
 
 
-def _fleet_now() -> dict[str, Any]:
-    progression = execution_transition()
+def _fleet(advanced: float, progression: dict[str, Any]) -> dict[str, Any]:
     return {
-        "clockAdvanced": models.snowdevicemanagement_backends.clock.advanced,
+        "clockAdvanced": advanced,
         "progression": None if progression == DEFAULT_EXECUTION_TRANSITION else progression,
     }
 
@@ -106,7 +105,8 @@ class StateStore:
         self._connection = connection
         # A read makes SQLite open (and create) the -wal and -shm: from here on they are the ones in use
         connection.execute("SELECT count(*) FROM meta").fetchone()
-        self._files = _files_at(path)
+        self._file_paths = _file_paths(path)
+        self._files = _files_at(self._file_paths)
         self._write_lock = threading.Lock()
         self._pending_lock = threading.Lock()
         self._pending: dict[_Key, _Changes] = {}
@@ -114,8 +114,10 @@ class StateStore:
         self._generation = 0
         # Backends that have (or may have) rows: only their reset has to reach the file
         self._saved_keys: set[_Key] = set(loaded.backends) if loaded is not None else set()
-        # The fleet's row as committed (compared at each write: see _fleet_now)
+        # The fleet's row as committed (compared at each write: see _fleet_row_now)
         self._fleet_row = _FRESH_FLEET_ROW
+        # The fleet's row as last made, and what it was made from: the clock's advance and the progression
+        self._fleet_made: tuple[float, Any, str] | None = None
         # Why every write is refused from now on, once the file is no longer safe to write
         self._refusal: str | None = None
         self._threads = threading.local()
@@ -215,7 +217,7 @@ class StateStore:
                 # Before the commit: a reset of one of these backends from now on must reach the file
                 self._saved_keys.update(pending)
             # The fleet's row is compared, not reported: moto's state manager holds the progression
-            fleet_row = _json(_fleet_now())
+            fleet_row = self._fleet_row_now()
             if not pending and fleet_row == self._fleet_row:
                 return
             try:
@@ -231,6 +233,20 @@ class StateStore:
                 raise StateWriteError(f"cannot write state to {self.path}: {reason}") from None
             self._fleet_row = fleet_row
             self._check_files()
+
+    def _fleet_row_now(self) -> str:
+        """The fleet's row as it is now, made again only when the clock's advance or the progression moved.
+
+        execution_transition() answers the same object while moto's transition stays the same.
+        """
+        advanced = models.snowdevicemanagement_backends.clock.advanced
+        progression = execution_transition()
+        made = self._fleet_made
+        if made is not None and made[0] == advanced and made[1] is progression:
+            return made[2]
+        row = _json(_fleet(advanced, progression))
+        self._fleet_made = (advanced, progression, row)
+        return row
 
     def _statements(self, changes: _Changes) -> list[_Statement]:
         """The statements for one backend's changes, leaving out (and undoing) what cannot be saved."""
@@ -292,7 +308,7 @@ class StateStore:
 
     def _check_files(self) -> None:
         """Refuse every later write if the database or its journal at the path is not the one opened."""
-        found = _files_at(self.path)
+        found = _files_at(self._file_paths)
         if found == self._files:
             return
         changed = [name for name, now, then in zip(_FILE_NAMES, found, self._files, strict=True) if now != then]
