@@ -135,11 +135,12 @@ _recorder = _require(
 class SentHeaders(Mapping[str, str]):
     """A botocore request's headers as moto's stubber hands them on, each decoded when it is read.
 
-    botocore sends its header values as bytes and adds Host only when it sends (a request sent with
-    `requests` reaches the stubber with an HTTPHeaders of its own); moto's stubber decodes
+    botocore sends its header values as bytes and adds Host only when it sends; moto's stubber decodes
     every value in place, and its request carries the URL's Host (5.1.2 - 5.2.5). Read through
     botocore's case-insensitive mapping, a call reads two or three of them, and moto's IAM check every
-    one it signs; decoding only those leaves botocore's request as it was sent.
+    one it signs; decoding only those leaves botocore's request as it was sent. A request sent with
+    `requests` reaches the stubber with an email-style HTTPHeaders (5.2.5), read the same way, or as a
+    werkzeug Request whose headers are used as they are (5.1.2).
     """
 
     __slots__ = ("_sent", "_host")
@@ -159,7 +160,8 @@ class SentHeaders(Mapping[str, str]):
         return value.decode("utf-8") if isinstance(value, bytes) else str(value)
 
     def __iter__(self) -> Iterator[str]:
-        yield from self._sent
+        # keys(): werkzeug's Headers, which moto 5.1 hands on, iterate as (name, value) pairs
+        yield from self._sent.keys()
         if "host" not in self._sent:
             yield "host"
 
@@ -188,6 +190,10 @@ def answer_botocore_requests(backend_name: str, url_base: str, dispatch: Callabl
             or _passthrough_url(url.split("?", 1)[0])
         ):
             return moto_process_request(request)
+        if hasattr(request, "environ"):
+            # A werkzeug Request (moto 5.1 rebuilds a request sent with `requests` as one): its headers
+            # are decoded already, Host among them
+            return dispatch(request, url, request.headers)
         # The URL matched scheme://host/: its host is the part between the second and third slash
         return dispatch(request, url, SentHeaders(request.headers, url.split("/", 3)[2]))
 

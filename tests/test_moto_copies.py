@@ -163,6 +163,7 @@ def test_sent_headers_read_the_http_headers_of_a_request_sent_with_requests() ->
     http_headers["Authorization"] = "AWS4 y"
     headers = _moto.SentHeaders(http_headers, "snow-device-management.us-east-1.amazonaws.com")
     assert headers["authorization"] == "AWS4 y"
+    assert list(headers) == ["Authorization", "host"]
     assert "x-moto-account-id" not in headers
     assert headers.get("x-moto-account-id", "none") == "none"
 
