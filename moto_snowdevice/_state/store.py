@@ -164,7 +164,12 @@ class StateStore:
         ticket = self._thread_ticket()
         if ticket.quiet:
             return  # memory being put back to what is committed: nothing new to write
-        if ticket.changed and ticket.last_noted is resource and ticket.noted_in == self._generation:
+        if (
+            resource is not None
+            and ticket.changed
+            and ticket.last_noted is resource
+            and ticket.noted_in == self._generation
+        ):
             # Noted by this thread's request, and not yet taken by a write: the write takes it as it is then
             return
         key = (backend.account_id, backend.region_name)
