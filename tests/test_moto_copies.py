@@ -56,10 +56,17 @@ def test_ids_are_drawn_as_motos_get_random_string_draws_them(seed: Any, before: 
     assert ours == theirs
 
 
-def test_the_copy_of_motos_draws_is_the_one_in_use() -> None:
-    # The import check found moto's draws the same as the copy's on this moto and Python
+def test_the_copy_of_motos_draws_is_the_one_in_use(monkeypatch: pytest.MonkeyPatch) -> None:
+    # The import check found moto's draws the same as the copy's on this moto and Python, so IDs are
+    # drawn without moto's get_random_string
     assert _moto._draws_as_moto()
-    assert "faster" in (_moto.random_lower_string.__doc__ or "")
+
+    def refused(**_: Any) -> str:
+        raise AssertionError("moto's get_random_string was called")
+
+    monkeypatch.setattr(mock_random, "get_random_string", refused)
+    drawn = _moto.random_lower_string(16)
+    assert len(drawn) == 16 and set(drawn) <= set(_moto._POOL)
 
 
 # The calling account
