@@ -108,6 +108,8 @@ class _Changes:
                 statements.append((_DELETE_SETTINGS, [key]))
             else:
                 statements.append((_UPSERT["backends"], [(*key, settings)]))
-        statements.append((_UPSERT["devices"], [(*key, i, _row("devices", i, d.saved)) for i, d in devices]))
-        statements.append((_UPSERT["tasks"], [(*key, i, _row("tasks", i, t.saved)) for i, t in tasks]))
+        if devices:
+            statements.append((_UPSERT["devices"], [(*key, i, _row("devices", i, d.saved)) for i, d in devices]))
+        if tasks:
+            statements.append((_UPSERT["tasks"], [(*key, i, _row("tasks", i, t.saved)) for i, t in tasks]))
         return statements
