@@ -199,6 +199,38 @@ def test_a_saved_account_that_is_not_twelve_ascii_digits_stops_the_load(state_fi
             StateStore.open(state_file)
 
 
+# A write is one transaction, however many rows it holds
+
+
+def test_a_one_row_write_is_a_transaction_of_its_own_and_a_larger_one_is_one_explicit_transaction(
+    store: StateStore, state_file: Path
+) -> None:
+    traced: list[str] = []
+    store._connection.set_trace_callback(traced.append)
+    try:
+        device = backend().add_device({}).managed_device_id
+        # The first task on an idle device changes the device too (its pace): two rows
+        new_task(backend(), device)
+        store.flush()
+        two_rows, traced[:] = list(traced), []
+        # A second task queues behind the first: its own row alone
+        new_task(backend(), device)
+        store.flush()
+    finally:
+        store._connection.set_trace_callback(None)
+
+    assert [statement.split()[:3] for statement in two_rows] == [
+        ["BEGIN", "IMMEDIATE"],
+        ["INSERT", "INTO", "devices"],
+        ["INSERT", "INTO", "tasks"],
+        ["COMMIT"],
+    ]
+    assert [statement.split()[:3] for statement in traced] == [["INSERT", "INTO", "tasks"]]
+    assert not store._connection.in_transaction
+    assert len(saved_task_ids(state_file)) == 2
+    assert len(rows(state_file, "devices")) == 1
+
+
 # A failed save fails one request, never others
 
 
@@ -226,9 +258,18 @@ def test_a_device_that_cannot_be_saved_fails_only_its_request_and_goes_back_to_i
     assert "lastReachedOutAt" not in device.document or not math.isnan(device.document["lastReachedOutAt"])
 
 
-def test_a_device_never_committed_that_cannot_be_saved_is_dropped(store: StateStore, state_file: Path) -> None:
+def _holding_itself() -> list[Any]:
+    loop: list[Any] = []
+    loop.append(loop)
+    return loop
+
+
+@pytest.mark.parametrize("unsaveable", [math.inf, _holding_itself()], ids=["infinity", "a-list-holding-itself"])
+def test_a_device_never_committed_that_cannot_be_saved_is_dropped(
+    store: StateStore, state_file: Path, unsaveable: Any
+) -> None:
     device = backend().add_device({})
-    device.touch(backend()._now(), lastReachedOutAt=math.inf)
+    device.touch(backend()._now(), lastReachedOutAt=unsaveable)
 
     with pytest.raises(StateWriteError, match="cannot save managed device"):
         store.flush()

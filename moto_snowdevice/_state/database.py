@@ -98,8 +98,9 @@ def _expect(condition: bool, message: str) -> None:
         raise StateFileError(message)
 
 
-# One encoder for every row written: compact, and no NaN or infinity, which could not be read back
-_ROW_JSON = json.JSONEncoder(separators=(",", ":"), allow_nan=False)
+# One encoder for every row written: compact, and no NaN or infinity, which could not be read back.
+# Rows are made of fresh dicts and lists; one that held itself would end in RecursionError, failing its save
+_ROW_JSON = json.JSONEncoder(separators=(",", ":"), allow_nan=False, check_circular=False)
 
 
 def _json(value: Any) -> str:
@@ -119,6 +120,11 @@ _DELETE_FLEET = "DELETE FROM meta WHERE key = 'fleet'"
 
 def _commit(connection: sqlite3.Connection, statements: list[_Statement]) -> None:
     """Run `statements` as one transaction: all of them are written, or none."""
+    if len(statements) == 1 and len(statements[0][1]) == 1 and not connection.in_transaction:
+        # One row: SQLite runs a statement outside a transaction as a transaction of its own, in one call
+        sql, (row,) = statements[0]
+        connection.execute(sql, row)
+        return
     connection.execute("BEGIN IMMEDIATE")
     try:
         for sql, rows in statements:
