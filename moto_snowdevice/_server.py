@@ -6,7 +6,7 @@ them, so slow, idle and bursty clients hold no thread.
 
 import logging
 import sys
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from waitress.channel import HTTPChannel
@@ -131,7 +131,7 @@ class SnowDeviceManagementApplication:
             # moto's own routes (reset, the dashboard) may change or move on this service's state too
             response = self._moto(environ)
         if self.store is not None:
-            response = self._persisted(response, _is_write(environ), _is_moto_reset(environ, response[0]))
+            response = self._persisted(response, lambda: _is_write(environ), _is_moto_reset(environ, response[0]))
         return response
 
     def _serve(self, environ: dict[str, Any]) -> _Response:
@@ -163,7 +163,7 @@ class SnowDeviceManagementApplication:
                 parts.close()
         return answered[0], answered[1], payload
 
-    def _persisted(self, response: _Response, write_request: bool, reset: bool = False) -> _Response:
+    def _persisted(self, response: _Response, write_request: Callable[[], bool], reset: bool = False) -> _Response:
         store = self.store
         assert store is not None
         try:

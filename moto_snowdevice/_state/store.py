@@ -5,6 +5,7 @@ import os
 import sqlite3
 import sys
 import threading
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -188,24 +189,28 @@ class StateStore:
             changes.note(resource, ticket)
             ticket.last_noted, ticket.noted_in = resource, self._generation
 
-    def flush(self, write_request: bool = True) -> None:
+    def flush(self, write_request: bool | Callable[[], bool] = True) -> None:
         """Commit every change noted so far, before the calling request is answered.
 
         A read whose thread changed nothing returns at once: no lock, no disk. Otherwise every pending
         change is written (other threads' too). If the write fails, the changes stay noted for the next
         flush, and StateWriteError is raised for a write request or one whose thread changed something.
         If this thread's own change could not be saved (and was undone), StateWriteError is raised too.
+        `write_request` may be a function: it is asked only when this thread changed nothing.
         """
         ticket = self._thread_ticket()
-        mine = ticket.changed
-        if not (mine or write_request or ticket.failure):
-            return
+        if ticket.changed:
+            answerable = True
+        else:
+            answerable = write_request() if callable(write_request) else write_request
+            if not (answerable or ticket.failure):
+                return
         ticket.changed = False
         try:
             self._write_pending()
         except StateWriteError:
             ticket.failure = None
-            if mine or write_request:
+            if answerable:
                 raise
             return
         failure, ticket.failure = ticket.failure, None
