@@ -27,6 +27,7 @@ import gc
 import importlib.util
 import json
 import multiprocessing
+import os
 import re
 import socket
 import statistics
@@ -380,6 +381,16 @@ def _load_seconds(path: Path) -> float:
     return seconds
 
 
+def _processor_seconds(pid: int) -> float | None:
+    """A process's user and system time so far, from Linux's /proc (None elsewhere)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    # utime and stime are the 14th and 15th fields of the line, the 12th and 13th after the name
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def _create_task_rate(port: int, clients: int, seconds: float) -> tuple[float, int]:
     """CreateTask calls/s of `clients` keep-alive raw HTTP clients (threads: the server is the bottleneck)."""
     body = json.dumps({"targets": ["smd-fictbgr3rbcjeqa5"], "command": {"reboot": {}}})
@@ -414,9 +425,11 @@ def bench_state(seconds: float, tasks: int) -> None:
         "--state --state-sync full": ["--state", "full.db", "--state-sync", "full"],
     }
     rates: dict[str, list[float]] = {name: [] for name in configurations}
+    # Each server's processor time per call in each round: what a write costs the one core it is bound to
+    costs: dict[str, list[float]] = {name: [] for name in configurations}
     errors = 0
     with tempfile.TemporaryDirectory() as directory, contextlib.ExitStack() as servers:
-        ports = {}
+        ports, pids = {}, {}
         for name, arguments in configurations.items():
             ports[name] = _free_port()
             command = [
@@ -429,14 +442,18 @@ def bench_state(seconds: float, tasks: int) -> None:
                 "sample",
                 *[f"{directory}/{argument}" if argument.endswith(".db") else argument for argument in arguments],
             ]
-            servers.enter_context(_process(command, "listening on"))
+            pids[name] = servers.enter_context(_process(command, "listening on")).pid
         # Many short alternating rounds, each configuration's ratio the median of its rounds' ratios to
         # the round's run without --state: the noise of a shared machine falls on them alike
         for _ in range(STATE_ROUNDS):
             for name, port in ports.items():
+                before = _processor_seconds(pids[name])
                 rate, failed = _create_task_rate(port, 4, seconds / STATE_ROUNDS)
+                after = _processor_seconds(pids[name])
                 rates[name].append(rate)
                 errors += failed
+                if before is not None and after is not None and rate:
+                    costs[name].append((after - before) / (rate * seconds / STATE_ROUNDS))
         base = statistics.median(rates["without --state"])
         for name in ("--state", "--state --state-sync full"):
             rate = statistics.median(rates[name])
@@ -450,6 +467,14 @@ def bench_state(seconds: float, tasks: int) -> None:
                 f"{ratio:.2f}x ({rate:.0f}/s vs {base:.0f}/s; {errors} errors)",
                 goal,
             )
+            if costs[name] and costs["without --state"]:
+                ours, theirs = statistics.median(costs[name]), statistics.median(costs["without --state"])
+                report(
+                    "state",
+                    f"server processor time per CreateTask, {name} vs without",
+                    f"+{(ours - theirs) * 1e6:.0f} us ({ours * 1e6:.0f} us vs {theirs * 1e6:.0f} us)",
+                    "(reported)",
+                )
         loads = {}
         for count in (tasks // 10, tasks):
             path = Path(directory) / f"load-{count}.db"
