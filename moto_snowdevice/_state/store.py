@@ -199,18 +199,19 @@ class StateStore:
         `write_request` may be a function: it is asked only when this thread changed nothing.
         """
         ticket = self._thread_ticket()
+        # Whether a failed write fails this request: it changed something, or it asks for a change
         if ticket.changed:
-            answerable = True
+            write_matters = True
         else:
-            answerable = write_request() if callable(write_request) else write_request
-            if not (answerable or ticket.failure):
+            write_matters = write_request() if callable(write_request) else write_request
+            if not (write_matters or ticket.failure):
                 return
         ticket.changed = False
         try:
             self._write_pending()
         except StateWriteError:
             ticket.failure = None
-            if answerable:
+            if write_matters:
                 raise
             return
         failure, ticket.failure = ticket.failure, None
