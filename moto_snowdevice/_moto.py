@@ -464,8 +464,14 @@ class ServiceResponse(BaseResponse):
     def _get_action(self) -> str:
         return self.operation
 
-    def authorize(self, resource: str, service: str) -> None:
+    def check_signature(self) -> None:
+        """Before moto's IAM check reads the request: refuse one it cannot read. Nothing to refuse here."""
+
+    def authorize(self, resource: str | Callable[[], str], service: str) -> None:
         """moto's IAM check of this call on `resource`, then IAM's bookkeeping of the caller.
+
+        `resource` may be a function: it is asked only while IAM is enforced, the one time the check
+        reads it. Whether IAM is enforced is read once per call, so the check and the count agree.
 
         Neither makes an IAM or STS backend for an account that has none: such an account cannot know
         the caller's access key, so moto's check would only build the backends (each with IAM's
@@ -476,9 +482,10 @@ class ServiceResponse(BaseResponse):
         self.body = self.raw_body  # what moto up to 5.1.18 reads
         account = self.current_account
         if iam_enforced():
+            self.check_signature()
             if not _has_credentials_store(account):
                 raise _invalid_client_token()
-            self._authenticate_and_authorize_normal_action(resource)
+            self._authenticate_and_authorize_normal_action(resource() if callable(resource) else resource)
         else:
             # All moto's check does before IAM is enforced: count the call (5.1.2 - 5.2.5)
             _authenticator.request_count += 1

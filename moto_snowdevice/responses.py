@@ -10,7 +10,7 @@ from moto.core.utils import camelcase_to_underscores
 from werkzeug.exceptions import HTTPException
 
 from . import _schemas
-from ._moto import ServiceResponse, existing_backend, iam_enforced
+from ._moto import ServiceResponse, existing_backend
 from ._shapes import (
     OPERATIONS,
     SERVICE_NAME,
@@ -145,7 +145,7 @@ class SnowDeviceManagementResponse(ServiceResponse):
             )
         params = self._parse(rules, match, query)
         # moto's check reads the resource only while IAM is enforced
-        self.authorize(self._resource(params) if iam_enforced() else "*", SERVICE_NAME)
+        self.authorize(lambda: self._resource(params), SERVICE_NAME)
         try:
             self.backend = _backend(self.current_account, self.region)
         except KeyError:
@@ -190,11 +190,9 @@ class SnowDeviceManagementResponse(ServiceResponse):
             return scope[2]
         return self.default_region
 
-    def authorize(self, resource: str, service: str) -> None:
-        """moto's IAM check, once the request carries a signature it can read (else it fails with a 500)."""
-        if iam_enforced():
-            _require_signature(self.headers)
-        super().authorize(resource, service)
+    def check_signature(self) -> None:
+        """A request moto's IAM check cannot read (it would fail with a 500) is refused first."""
+        _require_signature(self.headers)
 
     def _resource(self, params: dict[str, Any]) -> str:
         """The task or device ARN the parsed request acts on, IAM's resource; "*" for listings."""
