@@ -6,10 +6,10 @@ Every planted fault acknowledges something it does not keep, every N-th time, an
 per occurrence to the plant log (JSON), so a test can compare what the checker reports with what
 was really lost:
 - `unmade-create`: a CreateTask answered 200 with a task ID, never passed on (acknowledged, never made);
-- `skipped-commit`: a state transaction skipped silently (acknowledged, not durable);
+- `skipped-write`: a state write skipped silently, never reaching the change log (acknowledged, not durable);
 - `dropped-tag`: a TagResource answered 200, never passed on (its tag change dropped);
 - `dropped-connectivity`: taking a device offline answered 200, never passed on.
-`none` plants nothing: the server as shipped.
+`none` plants nothing: the server as shipped. `--log-size BYTES` makes the state's change log that size.
 """
 
 import argparse
@@ -25,9 +25,11 @@ from urllib.parse import unquote
 
 from waitress.server import BaseWSGIServer
 
-from moto_snowdevice import _command, _state
+from moto_snowdevice import _command
+from moto_snowdevice._state import changelog
+from moto_snowdevice._state.folding import Folding
 
-PLANTS = ("none", "unmade-create", "skipped-commit", "dropped-tag", "dropped-connectivity")
+PLANTS = ("none", "unmade-create", "skipped-write", "dropped-tag", "dropped-connectivity")
 _SIGNED_FOR_SERVICE = "/snow-device-management/aws4_request"
 _CONTROL = "/moto-api/snow-device-management"
 _REGION_IN_CREDENTIAL = re.compile(r"Credential=[^/]+/[^/]+/([^/]+)/")
@@ -147,17 +149,17 @@ def plant_in_application(plant: Callable[[Any, PlantLog, EveryNth], Any], log: P
     BaseWSGIServer.__init__ = planted_init  # type: ignore[method-assign]
 
 
-def skipped_commit(log: PlantLog, strikes: EveryNth) -> None:
-    """Some state transactions are skipped silently; `_commit` is the one function that runs them."""
-    commit = _state._commit
+def skipped_write(log: PlantLog, strikes: EveryNth) -> None:
+    """Some state writes are skipped silently; `Folding.append` is the one method that keeps them."""
+    append = Folding.append
 
-    def planted(connection: Any, statements: Any) -> None:
+    def planted(folding: Folding, statements: Any) -> None:
         if strikes():
             log.write({"resourceIds": sorted(set(_RESOURCE_ID.findall(repr(statements))))})
             return
-        commit(connection, statements)
+        append(folding, statements)
 
-    _state._commit = planted
+    Folding.append = planted  # type: ignore[method-assign]
 
 
 def main(argv: list[str]) -> int:
@@ -165,7 +167,10 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--plant", choices=PLANTS, default="none")
     parser.add_argument("--plant-log", default="/dev/null")
     parser.add_argument("--every", type=int, default=3)
+    parser.add_argument("--log-size", type=int)
     args, server_arguments = parser.parse_known_args(argv)
+    if args.log_size:
+        changelog.LOG_SIZE = args.log_size
     log, strikes = PlantLog(args.plant_log), EveryNth(args.every)
     if args.plant == "unmade-create":
         plant_in_application(unmade_create, log, strikes)
@@ -173,8 +178,8 @@ def main(argv: list[str]) -> int:
         plant_in_application(dropped_tag, log, strikes)
     elif args.plant == "dropped-connectivity":
         plant_in_application(dropped_connectivity, log, strikes)
-    elif args.plant == "skipped-commit":
-        skipped_commit(log, strikes)
+    elif args.plant == "skipped-write":
+        skipped_write(log, strikes)
     return _command.main([argument for argument in server_arguments if argument != "--"])
 
 

@@ -34,6 +34,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from test_state import kept
+
 # Servers of its own, started and stopped by the tests: the same in every moto test mode
 pytestmark = pytest.mark.own_server
 
@@ -564,7 +566,7 @@ def _drain(process: subprocess.Popen[str], lines: "queue.Queue[str | None]") -> 
     process.stdout.close()
 
 
-# What the database holds (read-only, while no server runs)
+# What the state file holds (while no server runs): the database and the records of its change log
 
 
 @dataclass
@@ -575,7 +577,7 @@ class Database:
 
 
 def read_database(path: Path) -> Database:
-    connection = sqlite3.connect(f"file:{quote(str(path))}?mode=ro", uri=True)
+    connection = kept(path)
     try:
         tasks = set(connection.execute("SELECT account_id, region, task_id FROM tasks"))
         devices = {
@@ -926,10 +928,10 @@ def test_the_checker_names_every_task_answered_200_but_never_made(tmp_path: Path
     assert {loss.resource for loss in run.losses if loss.kind == "task row"} == unmade, run.report()
 
 
-def test_the_checker_names_changes_whose_commit_was_skipped(tmp_path: Path) -> None:
+def test_the_checker_names_changes_whose_write_was_skipped(tmp_path: Path) -> None:
     state_file, plant_log = tmp_path / "state.db", tmp_path / "plant.log"
 
-    run = run_checker(planted_server(state_file, "skipped-commit", plant_log), state_file, rounds=1)
+    run = run_checker(planted_server(state_file, "skipped-write", plant_log), state_file, rounds=1)
 
     skipped = {resource for entry in planted(plant_log) for resource in entry["resourceIds"]}
     named = {found for loss in run.losses for found in RESOURCE_ID.findall(loss.resource)}

@@ -4,6 +4,7 @@ Servers run in this process (waitress's loop on a thread) where a test must see 
 and in processes of their own where a test kills what started them.
 """
 
+import contextlib
 import json
 import os
 import signal
@@ -28,6 +29,8 @@ from werkzeug.test import Client
 from moto_snowdevice import _control, _state
 from moto_snowdevice._server import SnowDeviceManagementApplication, _JsonErrorChannel, make_mock_server
 from moto_snowdevice.responses import SnowDeviceManagementResponse
+
+from test_state import kept
 
 # Servers of its own, started and stopped by the tests: the same in every moto test mode
 pytestmark = pytest.mark.own_server
@@ -245,8 +248,8 @@ def test_reads_and_motos_get_routes_do_not_wait_for_a_blocked_write(
 
 
 def saved_rows(path: Path) -> int:
-    """Rows of every backend, device and task in the state file."""
-    with sqlite3.connect(path) as connection:
+    """Rows of every backend, device and task in the state file (its database and change log)."""
+    with contextlib.closing(kept(path)) as connection:
         tables = ("backends", "devices", "tasks")
         return sum(connection.execute(f"SELECT count(*) FROM {table}").fetchone()[0] for table in tables)
 

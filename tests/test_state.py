@@ -1,5 +1,6 @@
 """State that survives the server process: `--state FILE` (SQLite, written through before every answer)."""
 
+import contextlib
 import json
 import os
 import resource
@@ -24,6 +25,8 @@ from moto.moto_api._internal import mock_random
 
 import moto_snowdevice
 from moto_snowdevice import _state
+from moto_snowdevice._state.changelog import log_path, read_log
+from moto_snowdevice._state.database import _commit as commit_statements
 from moto_snowdevice.pytest_plugin import MockServerProcess
 
 from helpers import device_arn, refused
@@ -69,10 +72,12 @@ def assert_one_line_refusal(finished: subprocess.CompletedProcess[str], *words: 
 
 
 @contextmanager
-def started(*arguments: str, **popen: Any) -> Iterator[tuple[str, list[str], subprocess.Popen[str]]]:
+def started(
+    *arguments: str, server: list[str] = SERVER, **popen: Any
+) -> Iterator[tuple[str, list[str], subprocess.Popen[str]]]:
     """A server process, its URL and the lines it printed up to `listening on`; killed at the end."""
     process = subprocess.Popen(
-        [*SERVER, *arguments], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, **popen
+        [*server, *arguments], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, **popen
     )
     assert process.stdout is not None
     lines = []
@@ -337,6 +342,20 @@ def saved_state(tmp_path: Path) -> Path:
     return state_file
 
 
+def kept(state_file: Path) -> sqlite3.Connection:
+    """What the state file keeps, as a restart reads it: a copy of the database, with the records of its
+    change log that the database has not folded yet."""
+    copy = sqlite3.connect(":memory:", isolation_level=None)
+    with contextlib.closing(sqlite3.connect(f"file:{state_file}?mode=ro", uri=True)) as database:
+        database.backup(copy)
+    _, records = read_log(log_path(state_file))
+    (folded,) = copy.execute("SELECT coalesce(max(value), 0) FROM meta WHERE key = 'folded'").fetchone()
+    unfolded = [statement for sequence, batch in records if sequence > int(folded) for statement in batch]
+    if unfolded:
+        commit_statements(copy, unfolded)  # the module's own, whatever a test planted in _state
+    return copy
+
+
 def rewrite(state_file: Path, sql: str, *parameters: Any) -> None:
     with sqlite3.connect(state_file) as connection:
         connection.execute(sql, parameters)
@@ -551,12 +570,20 @@ def _limit_file_size(limit: int) -> None:
 
 def test_a_failed_write_answers_500_keeps_what_was_acknowledged_and_reads_go_on(tmp_path: Path) -> None:
     state_file = tmp_path / "state.db"
-    # The file system refuses to let the database grow past 96 KiB, as a full disk would
-    with started("--fleet", "sample", "--state", str(state_file), preexec_fn=lambda: _limit_file_size(96 * 1024)) as (
-        url,
-        _,
-        process,
-    ):
+    # The file system refuses to let a file grow past 96 KiB, as a full disk would. The change log (made
+    # 64 KiB here) is allocated whole at start: requests are acknowledged until it is full of changes
+    # the database could not take
+    with started(
+        "--log-size",
+        str(64 * 1024),
+        "--",
+        "--fleet",
+        "sample",
+        "--state",
+        str(state_file),
+        server=[sys.executable, str(Path(__file__).with_name("durability_server.py")), "-p", "0"],
+        preexec_fn=lambda: _limit_file_size(96 * 1024),
+    ) as (url, _, process):
         sdm = client(url)
         acknowledged, full = [], None
         for _ in range(2000):

@@ -1,5 +1,6 @@
 """The state file under hostile input: one bad request never loses others' data or poisons the file."""
 
+import contextlib
 import math
 import os
 import signal
@@ -16,10 +17,11 @@ from moto import mock_aws
 
 from moto_snowdevice import _state
 from moto_snowdevice._state import StateFileError, StateStore, StateWriteError
+from moto_snowdevice._state.changelog import LogFull
 from moto_snowdevice.models import SnowDeviceManagementBackend, check_device_document, snowdevicemanagement_backends
 from moto_snowdevice.pytest_plugin import MockServerProcess
 
-from test_state import SAMPLE_DEVICE, assert_one_line_refusal, client, refused_start, rewrite, saved_state
+from test_state import SAMPLE_DEVICE, assert_one_line_refusal, client, kept, refused_start, rewrite, saved_state
 
 # Servers of its own, started and stopped by the tests: the same in every moto test mode
 pytestmark = pytest.mark.own_server
@@ -51,15 +53,13 @@ def backend(account_id: str = ACCOUNT, region: str = REGION) -> SnowDeviceManage
 
 
 def rows(state_file: Path, table: str) -> list[tuple[Any, ...]]:
-    connection = sqlite3.connect(state_file)
-    try:
+    with contextlib.closing(kept(state_file)) as connection:
         return connection.execute(f"SELECT account_id, region, saved FROM {table} ORDER BY rowid").fetchall()
-    finally:
-        connection.close()
 
 
 def saved_task_ids(state_file: Path) -> set[str]:
-    return {row[2] for row in sqlite3.connect(state_file).execute("SELECT account_id, region, task_id FROM tasks")}
+    with contextlib.closing(kept(state_file)) as connection:
+        return {row[0] for row in connection.execute("SELECT task_id FROM tasks")}
 
 
 def new_task(on: SnowDeviceManagementBackend, device_id: str) -> str:
@@ -150,10 +150,10 @@ def test_ten_thousand_probing_accounts_leave_no_rows_and_do_not_grow_a_later_wri
 ) -> None:
     device = backend().add_device({}).managed_device_id
     store.flush()
-    committed: list[list[Any]] = []
-    commit = _state._commit
+    appended: list[list[Any]] = []
+    append = store._folding.log.append
     monkeypatch.setattr(
-        _state, "_commit", lambda connection, statements: (committed.append(statements), commit(connection, statements))
+        store._folding.log, "append", lambda statements: (appended.append(statements), append(statements))[1]
     )
     new_task(backend(), device)
     store.flush()
@@ -165,9 +165,9 @@ def test_ten_thousand_probing_accounts_leave_no_rows_and_do_not_grow_a_later_wri
     store.flush()
 
     assert len(rows(state_file, "backends")) == 0
-    assert len(committed) == 2
+    assert len(appended) == 2
     # The second write is the new task's row alone: nothing for the accounts that were only probed
-    assert [(sql.split()[2], len(written)) for sql, written in committed[1]] == [("tasks", 1)]
+    assert [(sql.split()[2], len(written)) for sql, written in appended[1]] == [("tasks", 1)]
 
 
 def test_a_region_kept_under_allow_nonexistent_region_loads_again_without_the_variable(
@@ -199,33 +199,39 @@ def test_a_saved_account_that_is_not_twelve_ascii_digits_stops_the_load(state_fi
             StateStore.open(state_file)
 
 
-# A write is one transaction, however many rows it holds
+# A write is one record of the change log; the database takes records in batches, one transaction each
 
 
-def test_a_one_row_write_is_a_transaction_of_its_own_and_a_larger_one_is_one_explicit_transaction(
+def test_a_write_runs_no_sql_and_a_fold_is_one_transaction_of_every_record_since_the_last(
     store: StateStore, state_file: Path
 ) -> None:
     traced: list[str] = []
+    store.fold()
     store._connection.set_trace_callback(traced.append)
     try:
-        device = backend().add_device({}).managed_device_id
-        # The first task on an idle device changes the device too (its pace): two rows
-        new_task(backend(), device)
-        store.flush()
-        two_rows, traced[:] = list(traced), []
-        # A second task queues behind the first: its own row alone
-        new_task(backend(), device)
-        store.flush()
+        # The store's thread folds within moments: held off here, so that the batch is known
+        with store._folding.lock:
+            device = backend().add_device({}).managed_device_id
+            # The first task on an idle device changes the device too (its pace): two rows
+            new_task(backend(), device)
+            store.flush()
+            # A second task queues behind the first: its own row alone
+            new_task(backend(), device)
+            store.flush()
+            before_fold = list(traced)
+        store.fold()
     finally:
         store._connection.set_trace_callback(None)
 
-    assert [statement.split()[:3] for statement in two_rows] == [
+    assert before_fold == []
+    assert [statement.split()[:3] for statement in traced] == [
         ["BEGIN", "IMMEDIATE"],
         ["INSERT", "INTO", "devices"],
         ["INSERT", "INTO", "tasks"],
+        ["INSERT", "INTO", "tasks"],
+        ["INSERT", "INTO", "meta"],
         ["COMMIT"],
     ]
-    assert [statement.split()[:3] for statement in traced] == [["INSERT", "INTO", "tasks"]]
     assert not store._connection.in_transaction
     assert len(saved_task_ids(state_file)) == 2
     assert len(rows(state_file, "devices")) == 1
@@ -279,34 +285,45 @@ def test_a_device_never_committed_that_cannot_be_saved_is_dropped(
     store.flush()  # nothing left pending that fails again
 
 
-def test_an_error_while_committing_keeps_every_change_pending_for_the_next_flush(
-    store: StateStore, state_file: Path, monkeypatch: pytest.MonkeyPatch
+def test_a_fold_the_database_refuses_keeps_every_record_for_the_next_fold(
+    store: StateStore, state_file: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    device = backend().add_device({}).managed_device_id
     commit = _state._commit
     monkeypatch.setattr(_state, "_commit", planted(RuntimeError("planted")))
+    device = backend().add_device({}).managed_device_id
 
-    with pytest.raises(StateWriteError, match="planted"):
-        store.flush()
+    store.flush()  # acknowledged: the change log holds it
+    with pytest.raises(RuntimeError, match="planted"):
+        store.fold()
+    with contextlib.closing(sqlite3.connect(state_file)) as database:
+        assert database.execute("SELECT count(*) FROM devices").fetchone() == (0,)
     monkeypatch.setattr(_state, "_commit", commit)
-    store.flush()
+    store.fold()
 
-    saved = rows(state_file, "devices")
-    assert len(saved) == 1 and device in saved[0][2]
+    with contextlib.closing(sqlite3.connect(state_file)) as database:
+        saved = database.execute("SELECT saved FROM devices").fetchall()
+    assert len(saved) == 1 and device in saved[0][0]
 
 
-def test_a_change_another_threads_failed_write_took_is_written_by_its_own_flush(
+def test_a_change_the_full_log_cannot_take_fails_its_request_and_is_written_by_the_next_flush(
     store: StateStore, state_file: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     device = backend().add_device({}).managed_device_id
     store.flush()
     task_id = new_task(backend(), device)  # this thread's change
-    commit = _state._commit
-    monkeypatch.setattr(_state, "_commit", planted(ValueError("planted")))
+    commit, append = _state._commit, store._folding.log.append
 
+    def full(statements: Any) -> int:
+        raise LogFull("planted")
+
+    # The log is full, and the database refuses the fold that would make room
+    monkeypatch.setattr(store._folding.log, "append", full)
+    monkeypatch.setattr(_state, "_commit", planted(ValueError("planted")))
     thread, errors = in_thread(store.flush)  # another write request takes the batch, and fails
     thread.join(BOUND)
+    assert task_id not in saved_task_ids(state_file)
     monkeypatch.setattr(_state, "_commit", commit)
+    monkeypatch.setattr(store._folding.log, "append", append)
     store.flush()
 
     assert [type(error) for error in errors] == [StateWriteError]
@@ -333,7 +350,7 @@ def test_writes_are_refused_once_the_wal_is_deleted_and_nothing_acknowledged_is_
     with MockServerProcess("--fleet", "sample", "--state", str(state_file)) as process:
         sdm = client(process.url)
         acknowledged = [sdm.create_task(targets=[SAMPLE_DEVICE], command={"reboot": {}})["taskId"] for _ in range(5)]
-        for journal in ("-wal", "-shm"):
+        for journal in ("-wal", "-shm", "-changes"):
             os.unlink(f"{state_file}{journal}")
 
         refusals = []

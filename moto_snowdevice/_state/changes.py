@@ -4,7 +4,7 @@ from collections.abc import Callable
 from typing import Any
 
 from ..models import ManagedDevice, SnowDeviceManagementBackend, Task
-from .database import _DELETE_SETTINGS, _FRESH_SETTINGS, _TABLES, _UPSERT, _json, _Statement
+from .database import _DELETE_BACKEND, _DELETE_SETTINGS, _FRESH_SETTINGS, _TABLES, _UPSERT, _json, _Statement
 
 
 class _Ticket:
@@ -99,9 +99,7 @@ class _Changes:
         # An object a reset has since dropped is not written back
         devices = [(i, d) for i, d in self.devices.items() if backend.devices.get(i) is d]
         tasks = [(i, t) for i, t in self.tasks.items() if backend.tasks.get(i) is t]
-        statements: list[_Statement] = [
-            (f"DELETE FROM {table} WHERE account_id = ? AND region = ?", [key]) for table in _TABLES if self.emptied
-        ]
+        statements: list[_Statement] = [(_DELETE_BACKEND[table], [key]) for table in _TABLES if self.emptied]
         if self.settings:
             settings = _row("backends", "", backend.saved_settings)
             if settings == _FRESH_SETTINGS:

@@ -5,6 +5,7 @@ from a fresh start is kept; a file's tables are checked against the ones this ve
 """
 
 import json
+import secrets
 import sqlite3
 from functools import lru_cache
 from pathlib import Path
@@ -12,7 +13,9 @@ from typing import Any
 
 from ..models import SnowDeviceManagementBackend
 
-FORMAT_VERSION = 2
+FORMAT_VERSION = 3
+# Format 2 files are the same tables without a change log: they load, and are format 3 from then on
+_FORMATS_READ = ("2", "3")
 LEGACY_JSON_VERSION = 1
 SYNC_MODES = ("normal", "full")
 _SQLITE_HEADER = b"SQLite format 3\x00"
@@ -36,6 +39,9 @@ _UPSERT = {
     "ON CONFLICT (account_id, region) DO UPDATE SET saved = excluded.saved",
 }
 _DELETE_SETTINGS = "DELETE FROM backends WHERE account_id = ? AND region = ?"
+# An emptied backend's rows, and every row (moto's reset)
+_DELETE_BACKEND = {table: f"DELETE FROM {table} WHERE account_id = ? AND region = ?" for table in _TABLES}
+_DELETE_ALL = {table: f"DELETE FROM {table}" for table in _TABLES}
 _COMMITTED = {
     "backends": "SELECT saved FROM backends WHERE account_id = ? AND region = ?",
     "devices": "SELECT saved FROM devices WHERE account_id = ? AND region = ? AND managed_device_id = ?",
@@ -116,6 +122,13 @@ _FRESH_FLEET: dict[str, Any] = {"clockAdvanced": 0.0, "progression": None}
 _FRESH_FLEET_ROW = _json(_FRESH_FLEET)
 _UPSERT_FLEET = "INSERT INTO meta VALUES ('fleet', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value"
 _DELETE_FLEET = "DELETE FROM meta WHERE key = 'fleet'"
+# The change log's bookkeeping in meta: the token a log names ("log") and the last record folded ("folded")
+_UPSERT_META = "INSERT INTO meta VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value"
+# Every statement a change log record may hold: what a write makes, and nothing else
+_LOGGED_SQL = frozenset(
+    {*_UPSERT.values(), *_DELETE_BACKEND.values(), *_DELETE_ALL.values()}
+    | {_DELETE_SETTINGS, _UPSERT_FLEET, _DELETE_FLEET}
+)
 
 
 def _commit(connection: sqlite3.Connection, statements: list[_Statement]) -> None:
@@ -149,6 +162,24 @@ def _create(path: Path, sync: str) -> sqlite3.Connection:
     connection.executescript(_SCHEMA)
     connection.execute("INSERT INTO meta VALUES ('format', ?)", (str(FORMAT_VERSION),))
     return connection
+
+
+def _log_meta(connection: sqlite3.Connection) -> tuple[str, int]:
+    """The token of this database's change log and the last record folded into it (0: none yet)."""
+    meta = dict(connection.execute("SELECT key, value FROM meta WHERE key IN ('log', 'folded')").fetchall())
+    return meta.get("log", ""), int(meta.get("folded", "0"))
+
+
+def _start_log(connection: sqlite3.Connection) -> tuple[str, int]:
+    """The token and the last folded record, a token made first if the database has none (format 2)."""
+    token, folded = _log_meta(connection)
+    if not token:
+        token = secrets.token_hex(16)
+        _commit(
+            connection,
+            [(_UPSERT_META, [("log", token), ("format", str(FORMAT_VERSION))])],
+        )
+    return token, folded
 
 
 def _is_database(path: Path) -> bool:

@@ -19,6 +19,7 @@ from .._shapes import SERVICE_MODEL, InvalidInput, compile_check
 from ..exceptions import SnowDeviceManagementError
 from ..models import SnowDeviceManagementBackend, check_device_document
 from .database import (
+    _FORMATS_READ,
     _FRESH_FLEET,
     _LEGACY_BACKEND_KEYS,
     _LEGACY_TASK_KEYS,
@@ -206,15 +207,19 @@ def _load_rows(loaded: _Loaded, rows: Iterable[tuple[Any, ...]], add: Callable[[
         add(account_id, region, _strict_json(text))
 
 
+def _read_only(path: Path) -> sqlite3.Connection:
+    return sqlite3.connect(f"file:{quote(str(path))}?mode=ro", uri=True, isolation_level=None)
+
+
 def _read_database(path: Path) -> _Loaded:
     """Everything saved in the database at `path`, read through a read-only connection."""
-    connection = sqlite3.connect(f"file:{quote(str(path))}?mode=ro", uri=True, isolation_level=None)
+    connection = _read_only(path)
     try:
         (check,) = connection.execute("PRAGMA quick_check").fetchone()
         _expect(check == "ok", f"damaged database: {check}")
         _check_layout(connection)
         version = dict(connection.execute("SELECT key, value FROM meta").fetchall()).get("format")
-        _expect(version == str(FORMAT_VERSION), f"not a format {FORMAT_VERSION} moto-snowdevice state")
+        _expect(version in _FORMATS_READ, f"not a format {FORMAT_VERSION} moto-snowdevice state")
         loaded = _Loaded()
         select = "SELECT account_id, region, saved FROM {} ORDER BY rowid"
         _load_rows(loaded, connection.execute(select.format("backends")), loaded.settings)

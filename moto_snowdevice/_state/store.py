@@ -9,17 +9,17 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from .. import _state, models
+from .. import models
 from .._moto import install_backend, state_manager
 from ..models import EXECUTION_MODEL, ManagedDevice, SnowDeviceManagementBackend
 from ..models.work import DEFAULT_EXECUTION_TRANSITION, execution_transition
 from .changes import _Changes, _Ticket, _Unsaveable
 from .database import (
     _COMMITTED,
+    _DELETE_ALL,
     _DELETE_FLEET,
     _FRESH_FLEET_ROW,
     _FRESH_SETTINGS,
-    _TABLES,
     _UPSERT_FLEET,
     StateFileError,
     StateWriteError,
@@ -31,6 +31,7 @@ from .database import (
     _Statement,
 )
 from .files import _FILE_NAMES, _convert, _file_paths, _files_at, _take_lock
+from .folding import Folding, fold_log_at_start
 from .reading import _apply_settings, _checked_device, _checked_settings, _Loaded, _read, _strict_json
 
 
@@ -99,15 +100,19 @@ def _restore_settings(backend: SnowDeviceManagementBackend, committed: str | Non
 class StateStore:
     """The database of one server's state, holding the lock on it while the server runs."""
 
-    def __init__(self, path: Path, lock: int, connection: sqlite3.Connection, loaded: _Loaded | None):
+    def __init__(
+        self, path: Path, lock: int, connection: sqlite3.Connection, loaded: _Loaded | None, sync: str = "normal"
+    ):
         self.path = path
         self.loaded = loaded
         self._lock_file = lock
         self._connection = connection
-        # A read makes SQLite open (and create) the -wal and -shm: from here on they are the ones in use
-        connection.execute("SELECT count(*) FROM meta").fetchone()
+        # Reading the log's token makes SQLite open (and create) the -wal and -shm: from here on they are
+        # the ones in use. Every use of the connection from here on holds the folding's lock
+        self._folding = Folding(path, connection, sync)
         self._file_paths = _file_paths(path)
         self._files = _files_at(self._file_paths)
+        # Held while changes are taken and appended to the log; the folding's lock is taken after it
         self._write_lock = threading.Lock()
         self._pending_lock = threading.Lock()
         self._pending: dict[_Key, _Changes] = {}
@@ -132,11 +137,16 @@ class StateStore:
         path = Path(os.path.realpath(given))
         lock = _take_lock(given, path)
         try:
+            fold_log_at_start(given, path, sync)
             loaded = _read(given, path)
             if loaded is not None and not _is_database(path):
                 lock = _convert(path, loaded, sync, lock)
             connection = _connect(path, sync) if loaded is not None else _create(path, sync)
-            return cls(path, lock, connection, loaded)
+            try:
+                return cls(path, lock, connection, loaded, sync)
+            except BaseException:
+                connection.close()
+                raise
         except sqlite3.Error as error:
             os.close(lock)
             raise StateFileError(f"{given}: cannot write state: {error}") from None
@@ -235,7 +245,8 @@ class StateStore:
                 statements = [statement for changes in pending.values() for statement in self._statements(changes)]
                 if fleet_row != self._fleet_row:
                     statements.append(_fleet_statement(fleet_row))
-                _state._commit(self._connection, statements)
+                if statements:
+                    self._folding.append(statements)
             except BaseException as error:
                 self._note_again(pending)
                 if not isinstance(error, Exception):
@@ -299,7 +310,9 @@ class StateStore:
         """The object as its committed row holds it (dropped if it has none); False if it cannot be."""
         key = (backend.account_id, backend.region_name)
         arguments = key if table == "backends" else (*key, resource_id)
-        committed = self._connection.execute(_COMMITTED[table], arguments).fetchone()
+        self._folding.fold()  # the database holds every change the log does
+        with self._folding.lock:
+            committed = self._connection.execute(_COMMITTED[table], arguments).fetchone()
         if table == "backends":
             _restore_settings(backend, committed[0] if committed else None)
             return True
@@ -323,10 +336,15 @@ class StateStore:
         if found == self._files:
             return
         changed = [name for name, now, then in zip(_FILE_NAMES, found, self._files, strict=True) if now != then]
+        with contextlib.suppress(sqlite3.Error):
+            self._folding.fold()  # every change the log holds, into the database opened
         if found[0] == self._files[0]:
-            # Only the journal went: fold what was committed into the database, which is still the file
-            with contextlib.suppress(sqlite3.Error):
+            # Only a journal went: fold what was committed into the database, which is still the file
+            with self._folding.lock, contextlib.suppress(sqlite3.Error):
                 self._connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        else:
+            # The log's records are in the database that went: a restart starts from the one there now
+            self._folding.log.restart()
         self._refuse(
             f"the state file {self.path} was removed or replaced while the server ran "
             f"({', '.join(changed)} not the one opened): writes are refused until the server is restarted"
@@ -349,8 +367,8 @@ class StateStore:
                 self._generation += 1
                 saved_keys, self._saved_keys = self._saved_keys, set()
             try:
-                deletes: list[_Statement] = [(f"DELETE FROM {table}", [()]) for table in _TABLES]
-                _state._commit(self._connection, [*deletes, (_DELETE_FLEET, [()])])
+                deletes: list[_Statement] = [(delete, [()]) for delete in (*_DELETE_ALL.values(), _DELETE_FLEET)]
+                self._folding.append(deletes)
             except Exception as error:
                 with self._pending_lock:
                     self._saved_keys |= saved_keys
@@ -364,5 +382,12 @@ class StateStore:
         changes = models.snowdevicemanagement_backends.changes
         if changes.listener == self._note:
             changes.listener = None
-        self._connection.close()
-        os.close(self._lock_file)
+        try:
+            self._folding.close()
+        finally:
+            self._connection.close()
+            os.close(self._lock_file)
+
+    def fold(self) -> None:
+        """Write every change acknowledged so far into the database (the store's thread does so within moments)."""
+        self._folding.fold()
