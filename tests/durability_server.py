@@ -9,7 +9,9 @@ was really lost:
 - `skipped-write`: a state write skipped silently, never reaching the change log (acknowledged, not durable);
 - `dropped-tag`: a TagResource answered 200, never passed on (its tag change dropped);
 - `dropped-connectivity`: taking a device offline answered 200, never passed on.
-`none` plants nothing: the server as shipped. `--log-size BYTES` makes the state's change log that size.
+`none` plants nothing: the server as shipped. `--log-size BYTES` makes the state's change log that size;
+`--no-fold` leaves every change in the log (the folding's thread does nothing; a full log is still
+folded, as always, to start it again), for tests of what a start makes of a killed server's log.
 """
 
 import argparse
@@ -168,9 +170,12 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--plant-log", default="/dev/null")
     parser.add_argument("--every", type=int, default=3)
     parser.add_argument("--log-size", type=int)
+    parser.add_argument("--no-fold", action="store_true")
     args, server_arguments = parser.parse_known_args(argv)
     if args.log_size:
         changelog.LOG_SIZE = args.log_size
+    if args.no_fold:
+        Folding._run = lambda folding: None  # type: ignore[method-assign]
     log, strikes = PlantLog(args.plant_log), EveryNth(args.every)
     if args.plant == "unmade-create":
         plant_in_application(unmade_create, log, strikes)

@@ -439,8 +439,8 @@ def test_the_known_saved_keys_are_the_ones_this_version_writes() -> None:
 # Requests that change nothing never wait for the write lock or the disk
 
 
-def test_a_read_that_changed_nothing_returns_while_a_commit_is_blocked(
-    store: StateStore, monkeypatch: pytest.MonkeyPatch
+def test_reads_and_writes_return_while_the_database_is_blocked_and_every_write_reaches_it_after(
+    store: StateStore, state_file: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     device = backend().add_device({}).managed_device_id
     store.flush()
@@ -453,22 +453,32 @@ def test_a_read_that_changed_nothing_returns_while_a_commit_is_blocked(
         commit(connection, statements)
 
     monkeypatch.setattr(_state, "_commit", blocked_commit)
+    written: list[str] = []
 
     def write() -> None:
-        new_task(backend(), device)
+        written.append(new_task(backend(), device))
         store.flush()
-
-    writer, _ = in_thread(write)
-    assert entered.wait(BOUND)
 
     def read() -> None:
         backend("111122223333").list_tasks(None, None, None)  # a new, empty backend is no change
         store.flush(write_request=False)
 
-    reader, errors = in_thread(read)
+    first, first_errors = in_thread(write)
+    assert entered.wait(BOUND)  # the store's thread is folding the first write, and waits for the disk
+    first.join(BOUND)
+    second, second_errors = in_thread(write)
+    second.join(BOUND)
+    reader, read_errors = in_thread(read)
     reader.join(BOUND)
-    finished = not reader.is_alive()
+    finished = [not thread.is_alive() for thread in (first, second, reader)]
+    with contextlib.closing(sqlite3.connect(state_file)) as database:
+        in_database = {row[0] for row in database.execute("SELECT task_id FROM tasks")}
     release.set()
-    writer.join(BOUND)
+    store.fold()
 
-    assert finished and errors == []
+    assert finished == [True, True, True]
+    assert first_errors == second_errors == read_errors == []
+    assert in_database == set()  # acknowledged from the change log alone
+    assert set(written) <= saved_task_ids(state_file)
+    with contextlib.closing(sqlite3.connect(state_file)) as database:
+        assert {row[0] for row in database.execute("SELECT task_id FROM tasks")} == set(written)
