@@ -217,3 +217,24 @@ def test_a_log_of_records_already_folded_changes_nothing_at_start(tmp_path: Path
 
     assert "st-0000000000000001" not in {task["taskId"] for task in tasks}
     assert len(tasks) == 1
+
+
+def test_a_format_2_database_loads_and_is_format_3_with_a_log_of_its_own_from_then_on(tmp_path: Path) -> None:
+    state_file = saved_state(tmp_path)
+    with contextlib.closing(sqlite3.connect(state_file)) as connection, connection:
+        # As the releases before the change log wrote it
+        connection.execute("DELETE FROM meta WHERE key IN ('log', 'folded')")
+        connection.execute("UPDATE meta SET value = '2' WHERE key = 'format'")
+    log_path(state_file).unlink()
+
+    with MockServerProcess("--state", str(state_file)) as process:
+        sdm = client(process.url)
+        assert len(sdm.list_tasks()["tasks"]) == 1
+        sdm.create_task(targets=[SAMPLE_DEVICE], command={"reboot": {}})
+
+    with contextlib.closing(sqlite3.connect(state_file)) as connection:
+        meta = dict(connection.execute("SELECT key, value FROM meta").fetchall())
+        assert connection.execute("SELECT count(*) FROM tasks").fetchone() == (2,)
+    assert meta["format"] == "3"
+    assert len(meta["log"]) == 32
+    assert read_log(log_path(state_file)) == (meta["log"], [])

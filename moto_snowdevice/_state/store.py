@@ -1,4 +1,4 @@
-"""The store of one server's state: it listens for changes, commits them, and undoes what cannot be saved."""
+"""The store of one server's state: it listens for changes, logs them, and undoes what cannot be saved."""
 
 import contextlib
 import os
@@ -200,10 +200,10 @@ class StateStore:
             ticket.last_noted, ticket.noted_in = resource, self._generation
 
     def flush(self, write_request: bool | Callable[[], bool] = True) -> None:
-        """Commit every change noted so far, before the calling request is answered.
+        """Keep every change noted so far (in the change log), before the calling request is answered.
 
         A read whose thread changed nothing returns at once: no lock, no disk. Otherwise every pending
-        change is written (other threads' too). If the write fails, the changes stay noted for the next
+        change is appended (other threads' too). If the write fails, the changes stay noted for the next
         flush, and StateWriteError is raised for a write request or one whose thread changed something.
         If this thread's own change could not be saved (and was undone), StateWriteError is raised too.
         `write_request` may be a function: it is asked only when this thread changed nothing.
@@ -235,7 +235,7 @@ class StateStore:
             with self._pending_lock:
                 pending, self._pending = self._pending, {}
                 self._generation += 1
-                # Before the commit: a reset of one of these backends from now on must reach the file
+                # Before the append: a reset of one of these backends from now on must reach the file
                 self._saved_keys.update(pending)
             # The fleet's row is compared, not reported: moto's state manager holds the progression
             fleet_row = self._fleet_row_now()
