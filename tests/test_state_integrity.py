@@ -18,6 +18,8 @@ from moto import mock_aws
 from moto_snowdevice import _state
 from moto_snowdevice._state import StateFileError, StateStore, StateWriteError
 from moto_snowdevice._state.changelog import LogFull
+from moto_snowdevice._state.database import _DELETE_BACKEND, _SCHEMA, _UPSERT, _merged
+from moto_snowdevice._state.database import _commit as commit_statements
 from moto_snowdevice.models import SnowDeviceManagementBackend, check_device_document, snowdevicemanagement_backends
 from moto_snowdevice.pytest_plugin import MockServerProcess
 
@@ -202,6 +204,37 @@ def test_a_saved_account_that_is_not_twelve_ascii_digits_stops_the_load(state_fi
 # A write is one record of the change log; the database takes records in batches, one transaction each
 
 
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from(["tasks", "devices", "delete"]),
+            st.lists(st.tuples(st.sampled_from(["t1", "t2", "t3"]), st.text(max_size=3)), min_size=1, max_size=4),
+        ),
+        max_size=8,
+    )
+)
+def test_statements_merged_into_multi_row_ones_write_what_they_write_row_by_row(
+    writes: list[tuple[str, list[tuple[str, str]]]],
+) -> None:
+    statements: list[Any] = []
+    for table, rows in writes:
+        if table == "delete":
+            statements.append((_DELETE_BACKEND["tasks"], [(ACCOUNT, REGION)]))
+        else:
+            statements.append((_UPSERT[table], [(ACCOUNT, REGION, key, value) for key, value in rows]))
+
+    def written(merged: bool) -> list[Any]:
+        with contextlib.closing(sqlite3.connect(":memory:", isolation_level=None)) as connection:
+            connection.executescript(_SCHEMA)
+            commit_statements(connection, _merged(statements) if merged else statements)
+            return [
+                connection.execute(f"SELECT * FROM {table} ORDER BY rowid").fetchall() for table in ("tasks", "devices")
+            ]
+
+    assert written(merged=True) == written(merged=False)
+
+
 def test_a_write_runs_no_sql_and_a_fold_is_one_transaction_of_every_record_since_the_last(
     store: StateStore, state_file: Path
 ) -> None:
@@ -228,10 +261,11 @@ def test_a_write_runs_no_sql_and_a_fold_is_one_transaction_of_every_record_since
         ["BEGIN", "IMMEDIATE"],
         ["INSERT", "INTO", "devices"],
         ["INSERT", "INTO", "tasks"],
-        ["INSERT", "INTO", "tasks"],
         ["INSERT", "INTO", "meta"],
         ["COMMIT"],
     ]
+    # The two tasks' rows in one statement: SQLite runs it in one step
+    assert traced[2].count("'st-") == 2
     assert not store._connection.in_transaction
     assert len(saved_task_ids(state_file)) == 2
     assert len(rows(state_file, "devices")) == 1

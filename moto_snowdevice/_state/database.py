@@ -131,6 +131,43 @@ _LOGGED_SQL = frozenset(
 )
 
 
+# The row of each upsert, and how many rows one multi-row statement takes (4 or 3 variables each)
+_UPSERT_ROW = {sql: "(" + ", ".join("?" * sql.count("?")) + ")" for sql in _UPSERT.values()}
+_MERGED_ROWS = 500
+
+
+@lru_cache(maxsize=64)
+def _multi_row(sql: str, rows: int) -> str:
+    row = _UPSERT_ROW[sql]
+    return sql.replace(f" VALUES {row}", " VALUES " + ", ".join([row] * rows), 1)
+
+
+def _merged(statements: list[_Statement]) -> list[_Statement]:
+    """The same statements, each run of one upsert as multi-row statements, in order.
+
+    SQLite runs a statement in one step, and Python's sqlite3 lets other threads run during each step:
+    a batch of records folded row by row would hand the GIL to a server's workers once a row. Rows of
+    one upsert with the same key are written in order, so the last one is kept, as row by row.
+    """
+    runs: list[tuple[str, list[tuple[str, ...]]]] = []
+    for sql, rows in statements:
+        if not rows:
+            continue
+        if runs and runs[-1][0] == sql and sql in _UPSERT_ROW:
+            runs[-1][1].extend(rows)
+        else:
+            runs.append((sql, list(rows)))
+    merged: list[_Statement] = []
+    for sql, rows in runs:
+        if sql not in _UPSERT_ROW or len(rows) == 1:
+            merged.append((sql, rows))
+            continue
+        for start in range(0, len(rows), _MERGED_ROWS):
+            chunk = rows[start : start + _MERGED_ROWS]
+            merged.append((_multi_row(sql, len(chunk)), [tuple(field for row in chunk for field in row)]))
+    return merged
+
+
 def _commit(connection: sqlite3.Connection, statements: list[_Statement]) -> None:
     """Run `statements` as one transaction: all of them are written, or none."""
     if len(statements) == 1 and len(statements[0][1]) == 1 and not connection.in_transaction:

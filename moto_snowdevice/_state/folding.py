@@ -21,13 +21,14 @@ from .database import (
     _connect,
     _is_database,
     _log_meta,
+    _merged,
     _start_log,
     _Statement,
 )
 from .reading import _read_only
 
 # How long the store's thread lets records gather before it folds them, and waits after a failed fold
-_FOLD_DELAY = 0.01
+_FOLD_DELAY = 0.025
 _FOLD_RETRY = 0.5
 
 
@@ -61,7 +62,7 @@ def fold_log_at_start(given: str | Path, path: Path, sync: str) -> None:
         return
     with contextlib.closing(_connect(path, sync)) as connection:
         connection.execute("PRAGMA synchronous=FULL")
-        _state._commit(connection, [*statements, (_UPSERT_META, [("folded", str(records[-1][0]))])])
+        _state._commit(connection, _merged([*statements, (_UPSERT_META, [("folded", str(records[-1][0]))])]))
 
 
 class Folding:
@@ -115,7 +116,7 @@ class Folding:
                 batch, upto, self._unfolded = self._unfolded, self._appended, []
             if not batch and not durable:
                 return
-            statements: list[_Statement] = [*batch, (_UPSERT_META, [("folded", str(upto))])]
+            statements = _merged([*batch, (_UPSERT_META, [("folded", str(upto))])])
             synced = durable and self._sync != "full"
             try:
                 if synced:
