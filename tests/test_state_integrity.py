@@ -298,6 +298,28 @@ def test_a_device_that_cannot_be_saved_fails_only_its_request_and_goes_back_to_i
     assert "lastReachedOutAt" not in device.document or not math.isnan(device.document["lastReachedOutAt"])
 
 
+def test_a_device_that_cannot_be_saved_goes_back_to_its_logged_row_while_the_database_refuses_writes(
+    store: StateStore, state_file: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(_state, "_commit", planted(OSError("database or disk is full")))
+    device = backend().add_device({})
+    device.touch(backend()._now(), lastReachedOutAt=1.0)
+    store.flush()  # kept in the log alone: the database takes nothing
+    device.touch(backend()._now(), lastReachedOutAt=math.nan)
+
+    with pytest.raises(StateWriteError, match=f"cannot save managed device {device.managed_device_id}"):
+        store.flush()
+    assert device.document["lastReachedOutAt"] == 1.0
+    # Put back from what the log keeps: nothing had to be written, so later writes are not refused
+    task_id = new_task(backend(), device.managed_device_id)
+    store.flush()
+    monkeypatch.undo()
+    store.fold()
+
+    assert task_id in saved_task_ids(state_file)
+    assert '"lastReachedOutAt":1.0' in rows(state_file, "devices")[0][2]
+
+
 def _holding_itself() -> list[Any]:
     loop: list[Any] = []
     loop.append(loop)

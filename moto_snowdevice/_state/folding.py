@@ -15,6 +15,11 @@ from pathlib import Path
 from .. import _state
 from .changelog import ChangeLog, LogFull, log_path, read_log
 from .database import (
+    _COMMITTED,
+    _DELETE_ALL,
+    _DELETE_BACKEND,
+    _DELETE_SETTINGS,
+    _UPSERT,
     _UPSERT_META,
     StateFileError,
     _check_layout,
@@ -26,6 +31,24 @@ from .database import (
     _Statement,
 )
 from .reading import _read_only
+
+# What _row_in answers for a statement that does not touch the row
+_UNTOUCHED = object()
+
+
+def _row_in(sql: str, rows: list[tuple[str, ...]], table: str, key: tuple[str, ...]) -> object:
+    """The saved text a statement leaves in one row of `table` (None: it deletes it), or _UNTOUCHED."""
+    if sql == _UPSERT[table]:
+        for row in reversed(rows):
+            if row[: len(key)] == key:
+                return row[-1]
+        return _UNTOUCHED
+    if sql == _DELETE_ALL[table]:
+        return None
+    if sql in (_DELETE_BACKEND[table], _DELETE_SETTINGS if table == "backends" else None) and key[:2] in rows:
+        return None
+    return _UNTOUCHED
+
 
 # How long the store's thread lets records gather before it folds them, and waits after a failed fold
 _FOLD_DELAY = 0.025
@@ -130,6 +153,22 @@ class Folding:
                 with self._unfolded_lock:
                     self._unfolded[:0] = batch
                 raise
+
+    def kept_row(self, table: str, key: tuple[str, ...]) -> str | None:
+        """The saved text of one row as the log and the database keep it; None if there is no such row.
+
+        `key` is (account, region) in "backends", (account, region, ID) in the others. Needs no write:
+        the records not folded yet are read from memory, the latest first.
+        """
+        with self.lock:
+            with self._unfolded_lock:
+                unfolded = list(self._unfolded)
+            for sql, rows in reversed(unfolded):
+                found = _row_in(sql, rows, table, key)
+                if found is not _UNTOUCHED:
+                    return found  # type: ignore[return-value]
+            committed = self._connection.execute(_COMMITTED[table], key).fetchone()
+        return None if committed is None else str(committed[0])
 
     def _run(self) -> None:
         """The folding's thread: folds what was appended, a batch at a time, until the store closes."""

@@ -15,7 +15,6 @@ from ..models import EXECUTION_MODEL, ManagedDevice, SnowDeviceManagementBackend
 from ..models.work import DEFAULT_EXECUTION_TRANSITION, execution_transition
 from .changes import _Changes, _Ticket, _Unsaveable
 from .database import (
-    _COMMITTED,
     _DELETE_ALL,
     _DELETE_FLEET,
     _FRESH_FLEET_ROW,
@@ -309,15 +308,12 @@ class StateStore:
     def _put_back(self, backend: SnowDeviceManagementBackend, table: str, resource_id: str) -> bool:
         """The object as its committed row holds it (dropped if it has none); False if it cannot be."""
         key = (backend.account_id, backend.region_name)
-        arguments = key if table == "backends" else (*key, resource_id)
-        self._folding.fold()  # the database holds every change the log does
-        with self._folding.lock:
-            committed = self._connection.execute(_COMMITTED[table], arguments).fetchone()
+        committed = self._folding.kept_row(table, key if table == "backends" else (*key, resource_id))
         if table == "backends":
-            _restore_settings(backend, committed[0] if committed else None)
+            _restore_settings(backend, committed)
             return True
         if table == "devices" and committed is not None:
-            _restore_device(backend, backend.devices[resource_id], committed[0])
+            _restore_device(backend, backend.devices[resource_id], committed)
             return True
         if table == "devices":
             return _drop_device(backend, backend.devices[resource_id])
