@@ -38,9 +38,10 @@ _UPSERT = {
     "backends": "INSERT INTO backends VALUES (?, ?, ?) "
     "ON CONFLICT (account_id, region) DO UPDATE SET saved = excluded.saved",
 }
-_DELETE_SETTINGS = "DELETE FROM backends WHERE account_id = ? AND region = ?"
 # An emptied backend's rows, and every row (moto's reset)
 _DELETE_BACKEND = {table: f"DELETE FROM {table} WHERE account_id = ? AND region = ?" for table in _TABLES}
+# A backend's settings row (the one row of its backends table)
+_DELETE_SETTINGS = _DELETE_BACKEND["backends"]
 _DELETE_ALL = {table: f"DELETE FROM {table}" for table in _TABLES}
 _COMMITTED = {
     "backends": "SELECT saved FROM backends WHERE account_id = ? AND region = ?",
@@ -126,8 +127,7 @@ _DELETE_FLEET = "DELETE FROM meta WHERE key = 'fleet'"
 _UPSERT_META = "INSERT INTO meta VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value"
 # Every statement a change log record may hold: what a write makes, and nothing else
 _LOGGED_SQL = frozenset(
-    {*_UPSERT.values(), *_DELETE_BACKEND.values(), *_DELETE_ALL.values()}
-    | {_DELETE_SETTINGS, _UPSERT_FLEET, _DELETE_FLEET}
+    {*_UPSERT.values(), *_DELETE_BACKEND.values(), *_DELETE_ALL.values(), _UPSERT_FLEET, _DELETE_FLEET}
 )
 
 
@@ -170,11 +170,6 @@ def _merged(statements: list[_Statement]) -> list[_Statement]:
 
 def _commit(connection: sqlite3.Connection, statements: list[_Statement]) -> None:
     """Run `statements` as one transaction: all of them are written, or none."""
-    if len(statements) == 1 and len(statements[0][1]) == 1 and not connection.in_transaction:
-        # One row: SQLite runs a statement outside a transaction as a transaction of its own, in one call
-        sql, (row,) = statements[0]
-        connection.execute(sql, row)
-        return
     connection.execute("BEGIN IMMEDIATE")
     try:
         for sql, rows in statements:

@@ -18,7 +18,6 @@ from .database import (
     _COMMITTED,
     _DELETE_ALL,
     _DELETE_BACKEND,
-    _DELETE_SETTINGS,
     _UPSERT,
     _UPSERT_META,
     StateFileError,
@@ -45,7 +44,7 @@ def _row_in(sql: str, rows: list[tuple[str, ...]], table: str, key: tuple[str, .
         return _UNTOUCHED
     if sql == _DELETE_ALL[table]:
         return None
-    if sql in (_DELETE_BACKEND[table], _DELETE_SETTINGS if table == "backends" else None) and key[:2] in rows:
+    if sql == _DELETE_BACKEND[table] and key[:2] in rows:
         return None
     return _UNTOUCHED
 
