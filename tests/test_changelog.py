@@ -186,9 +186,16 @@ def test_a_log_whose_database_is_gone_stops_the_start(killed_with_changes: Path)
     assert_one_line_refusal(refused_start("--state", str(killed_with_changes)), "state.db-changes", "not there")
 
 
-@pytest.mark.parametrize("how", ["a-gap", "a-statement-this-version-does-not-write", "not-a-log"])
+@pytest.mark.parametrize(
+    ("how", "why"),
+    [
+        ("a-gap", "starts at change"),
+        ("a-statement-this-version-does-not-write", "a statement this version does not write"),
+        ("not-a-log", "not a moto-snowdevice change log"),
+    ],
+)
 def test_a_log_this_version_did_not_write_stops_the_start_and_the_database_is_left_as_it_was(
-    tmp_path: Path, how: str
+    tmp_path: Path, how: str, why: str
 ) -> None:
     state_file = saved_state(tmp_path)
     token, folded = log_meta(state_file)
@@ -202,7 +209,7 @@ def test_a_log_this_version_did_not_write_stops_the_start_and_the_database_is_le
 
     finished = refused_start("--state", str(state_file))
 
-    assert_one_line_refusal(finished, "state.db-changes")
+    assert_one_line_refusal(finished, "state.db-changes", why)
     assert file_contents(state_file) == before
 
 
