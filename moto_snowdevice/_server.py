@@ -97,7 +97,7 @@ class SnowDeviceManagementApplication:
 
     Requests signed for snow-device-management (or sent to its host name) never reach moto's Flask
     routing, so every one of them, even on a path the service does not have, gets a JSON answer.
-    With a state store, every change a request made is committed before its response is sent.
+    With a state store, every change a request made is kept (in the change log) before its response is sent.
     """
 
     def __init__(self, store: _state.StateStore | None = None) -> None:
